@@ -1,0 +1,24 @@
+"""The application factory: configuration, extensions, blueprints, command line and error pages."""
+import os
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the portal; `config` overrides the settings read from the environment (tests use it)."""
+    app = Flask(__name__, instance_relative_config=True, static_folder="static", template_folder="templates")
+    from marketplace.config import from_environment
+
+    app.config.update(from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from marketplace import setup
+
+    setup.register_extensions(app)
+    setup.register_blueprints(app)
+    setup.register_errorhandlers(app)
+    setup.register_template_helpers(app)
+    setup.register_commands(app)
+    return app

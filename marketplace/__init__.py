@@ -1,0 +1,1 @@
+"""The portal's core: configuration, extensions, the region, PES profiles and moderation."""

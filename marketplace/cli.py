@@ -1,0 +1,5 @@
+"""Command line (CONTRACT section 2)."""
+
+
+def register(app) -> None:
+    pass

@@ -1,0 +1,90 @@
+"""Settings read from the environment (CONTRACT section 1)."""
+import os
+import warnings
+from datetime import timedelta
+
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not allow the portal to start safely."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def normalise_db_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whichever spelling of the URL was given."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_production(env=os.environ) -> bool:
+    return "production" in (env.get("APP_ENV", "").lower(), env.get("FLASK_ENV", "").lower())
+
+
+def from_environment(instance_path: str, env=os.environ) -> dict:
+    """Build the configuration mapping; refuse to run in production without a secret key."""
+    production = is_production(env)
+    secret = env.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise ConfigError("SECRET_KEY must be set when APP_ENV/FLASK_ENV is production")
+        warnings.warn("SECRET_KEY is not set: using a development key; never do this in production",
+                      RuntimeWarning, stacklevel=2)
+        secret = DEV_SECRET_KEY
+    redis_url = env.get("REDIS_URL") or None
+    return {
+        "SECRET_KEY": secret,
+        "PRODUCTION": production,
+        "SQLALCHEMY_DATABASE_URI": normalise_db_url(
+            env.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "portal.db")),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR") or os.path.join(instance_path, "search-index"),
+        "UPLOAD_DIR": env.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
+        "MAIL_DIR": os.path.join(instance_path, "mail"),
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env.get("MAIL_PORT") or 25),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "portal@localhost",
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "REGION_FILE": env.get("REGION_FILE") or None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "SERVER_NAME": env.get("SERVER_NAME") or None,
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "LOGO_MAX_BYTES": 2 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "pl",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Warsaw",
+        "LANGUAGES": ("pl", "en"),
+        # Token lifetimes in seconds.
+        "CONFIRM_TOKEN_MAX_AGE": 3 * 24 * 3600,
+        "RESET_TOKEN_MAX_AGE": 3600,
+        "INVITE_TOKEN_MAX_AGE": 14 * 24 * 3600,
+        # Limits: per address and per account for logins; per address for anything that sends mail.
+        "LOGIN_LIMIT_PER_ADDRESS": "20 per 10 minutes",
+        "LOGIN_LIMIT_PER_ACCOUNT": "5 per 10 minutes",
+        "MAIL_LIMIT": "5 per hour",
+        "ARGON2_FAST": False,
+        "PES_DATA_STALE_DAYS": 365,
+    }

@@ -1,0 +1,1 @@
+"""Pages and helpers that belong to no single feature: home, language, media, errors."""

@@ -1,0 +1,58 @@
+"""Home page, language switch, uploaded media and the accessibility statement."""
+import os
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, session
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.pes.models import Pes
+
+bp = Blueprint("core", __name__)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only redirect within the portal (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+@bp.get("/")
+def home():
+    """The front page: what the portal is and the way into the directory."""
+    count = db.session.scalar(select(func.count()).select_from(Pes).where(Pes.status == "verified"))
+    latest = db.session.scalars(select(Pes).where(Pes.status == "verified")
+                                .order_by(Pes.verified_at.desc(), Pes.id.desc()).limit(6)).all()
+    return render_template("core/home.html", pes_count=count, latest=latest)
+
+
+@bp.get("/jezyk/<lang>")
+def set_language(lang: str):
+    """Switch the interface language and return to the page the visitor was on."""
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = lang
+    if current_user.is_authenticated and current_user.locale != lang:
+        current_user.locale = lang
+        db.session.commit()
+    return redirect(safe_next(request.args.get("next")))
+
+
+@bp.get("/media/<path:filename>")
+def media(filename: str):
+    """Uploaded images (logos), served from UPLOAD_DIR."""
+    folder = current_app.config["UPLOAD_DIR"]
+    if not os.path.isfile(os.path.join(folder, filename)):
+        abort(404)
+    return send_from_directory(folder, filename, max_age=86400)
+
+
+@bp.get("/deklaracja-dostepnosci")
+def accessibility():
+    """The accessibility statement that Polish law requires of public bodies' websites."""
+    return render_template("core/accessibility.html")

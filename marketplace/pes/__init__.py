@@ -1,0 +1,1 @@
+"""PES profiles: the entities that sell on the portal, their members and their verification."""

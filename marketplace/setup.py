@@ -1,0 +1,87 @@
+"""The steps of the application factory, each short, in the order create_app runs them."""
+import os
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def select_locale() -> str:
+    """The language: the one chosen with the switch, then the account's, then the browser's; Polish by default."""
+    langs = ["pl", "en"]
+    chosen = session.get("lang")
+    if chosen in langs:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in langs:
+        return current_user.locale
+    return request.accept_languages.best_match(langs) or "pl"
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=os.path.join(
+        os.path.dirname(MIGRATIONS_DIR), "translations"))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Zaloguj się, aby zobaczyć tę stronę.")
+    login_manager.needs_refresh_message = _l("Zaloguj się ponownie, aby potwierdzić, że to Ty.")
+
+    # Import the models so that metadata (and Alembic) see every table.
+    import accounts.models  # noqa: F401
+    import marketplace.audit  # noqa: F401
+    import marketplace.outbox  # noqa: F401
+    import marketplace.pes.models  # noqa: F401
+    from accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        uid, _, version = user_id.partition(":")
+        if not uid.isdigit():
+            return None
+        user = db.session.get(User, int(uid))
+        if user is None or str(user.session_version) != version:
+            return None
+        return user
+
+
+def register_blueprints(app: Flask) -> None:
+    from accounts.views import bp as accounts_bp
+    from marketplace.core.views import bp as core_bp
+    from marketplace.moderation.views import bp as moderation_bp
+    from marketplace.pes.views import bp as pes_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(pes_bp)
+    app.register_blueprint(moderation_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from marketplace.core.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from marketplace.core import template_helpers
+
+    template_helpers.register(app)
+
+    @app.before_request
+    def _nonce():
+        g.lang = select_locale()
+
+
+def register_commands(app: Flask) -> None:
+    from marketplace.cli import register
+
+    register(app)
