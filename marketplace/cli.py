@@ -1,5 +1,96 @@
-"""Command line (CONTRACT section 2)."""
+"""Command line (CONTRACT section 2): demo, import, export, outbox; other packages add their groups."""
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from marketplace import transfer
+from marketplace.extensions import db
+
+DEMO_DIR = Path(__file__).parent / "data" / "demo"
+
+
+def _load_handlers() -> None:
+    from marketplace.pes.transfer import PesHandler
+
+    transfer.register_handler(PesHandler())
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_command(path: str) -> None:
+    """Load a JSON Lines file of PES (and offering) records; nothing is written if any line is invalid."""
+    with open(path, encoding="utf-8-sig") as fh:
+        result = transfer.import_lines(fh.read().splitlines())
+    if not result.ok:
+        for err in result.errors:
+            click.echo(str(err), err=True)
+        click.echo(f"{len(result.errors)} error(s); nothing was imported.", err=True)
+        sys.exit(1)
+    for kind in sorted(set(result.created) | set(result.updated)):
+        click.echo(f"{kind}: {result.created.get(kind, 0)} created, {result.updated.get(kind, 0)} updated")
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def export_command(path: str) -> None:
+    """Write every PES and offering in the import format, so that an import into an empty database round-trips."""
+    count = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for record in transfer.export_records():
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    click.echo(f"{count} record(s) written to {path}")
+
+
+@click.group("outbox")
+def outbox_cli() -> None:
+    """Outgoing mail."""
+
+
+@outbox_cli.command("send")
+@with_appcontext
+def outbox_send() -> None:
+    """Deliver queued mail that could not be sent before (run from cron)."""
+    from marketplace.outbox import deliver_pending
+
+    sent, failed = deliver_pending(limit=10_000)
+    click.echo(f"{sent} sent, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """On an empty database: migrate, load the demo data set and print the demo accounts' logins."""
+    from flask_migrate import upgrade
+
+    from marketplace import demo
+
+    upgrade()
+    if demo.has_data():
+        click.echo("The database already holds data: the demo set was not loaded again.")
+    else:
+        lines = (DEMO_DIR / "pes.jsonl").read_text(encoding="utf-8").splitlines()
+        result = transfer.import_lines(lines)
+        if not result.ok:
+            for err in result.errors:
+                click.echo(str(err), err=True)
+            sys.exit(1)
+        demo.create_accounts()
+        click.echo(f"Loaded {result.created.get('pes', 0)} PES of the demo data set.")
+    click.echo(demo.logins_table())
+    click.echo(f"Database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
 
 
 def register(app) -> None:
-    pass
+    _load_handlers()
+    for command in (import_command, export_command, demo_command, outbox_cli):
+        app.cli.add_command(command)
+    _ = db  # the commands run inside the app context, where db is bound

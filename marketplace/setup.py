@@ -1,7 +1,7 @@
 """The steps of the application factory, each short, in the order create_app runs them."""
 import os
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -12,6 +12,8 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
 def select_locale() -> str:
     """The language: the one chosen with the switch, then the account's, then the browser's; Polish by default."""
     langs = ["pl", "en"]
+    if not has_request_context():  # command line, mail rendered outside a request
+        return "pl"
     chosen = session.get("lang")
     if chosen in langs:
         return chosen
@@ -20,8 +22,23 @@ def select_locale() -> str:
     return request.accept_languages.best_match(langs) or "pl"
 
 
+def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
+    """SQLite enforces foreign keys (and ON DELETE CASCADE) only when asked, per connection."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
 def register_extensions(app: Flask) -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
     db.init_app(app)
+    if not event.contains(Engine, "connect", _sqlite_foreign_keys):
+        event.listen(Engine, "connect", _sqlite_foreign_keys)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=os.path.join(
