@@ -64,6 +64,26 @@ def make_test_config(tmp_path: Path, pg_url: str | None, **overrides) -> dict:
     return cfg
 
 
+@pytest.fixture
+def empty_db_url(tmp_path, pg_url):
+    """An empty database of its own (for migrations and `flask demo`), not the per-test schema."""
+    if not pg_url:
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    url = make_url(pg_url)
+    name = f"portal_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+
 _schema_ready: set[str] = set()
 
 
