@@ -9,6 +9,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -103,6 +104,9 @@ def app_config():
 @pytest.fixture
 def app(tmp_path, pg_url, app_config):
     application = create_app(make_test_config(tmp_path, pg_url, **app_config))
+    # The test keeps one app context open and requests reuse it: empty `g` (signed-in user, CSRF token)
+    # after each request, last of the teardowns, as a server's fresh context per request would.
+    application.teardown_request_funcs.setdefault(None, []).insert(0, lambda exc: g.__dict__.clear())
     with application.app_context():
         if pg_url:
             if pg_url not in _schema_ready:
