@@ -35,6 +35,10 @@ class TokenInvalid(TokenError):
     """The link was altered, made for another purpose, or never issued by us."""
 
 
+class TokenUsed(TokenError):
+    """The link was genuine, but what it acts on has changed since: it was used already."""
+
+
 def serializer(purpose: str, signer: type[TimestampSigner] = TimestampSigner) -> URLSafeTimedSerializer:
     """The serializer for one purpose, keyed with the application's secret."""
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALTS[purpose], signer=signer)

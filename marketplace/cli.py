@@ -90,7 +90,10 @@ def demo_command() -> None:
 
 
 def register(app) -> None:
+    from accounts.cli import create_user_command
+    from marketplace.pes.cli import pes_cli
+
     _load_handlers()
-    for command in (import_command, export_command, demo_command, outbox_cli):
+    for command in (import_command, export_command, demo_command, outbox_cli, create_user_command, pes_cli):
         app.cli.add_command(command)
     _ = db  # the commands run inside the app context, where db is bound

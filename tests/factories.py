@@ -21,7 +21,7 @@ def make_user(email: str | None = None, role: str = "buyer", password: str = PAS
     return user
 
 
-def make_institution(name: str = "Gmina Lubicz", nip: str = "8790176806", kind: str = "gmina",
+def make_institution(name: str = "Gmina Lubicz", nip: str = "8790176802", kind: str = "gmina",
                      status: str = "verified") -> Institution:
     inst = Institution(name=name, nip=nip, kind=kind, status=status,
                        verified_at=datetime.now(timezone.utc) if status == "verified" else None)

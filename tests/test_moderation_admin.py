@@ -28,7 +28,7 @@ def _status(model, obj_id):
 def test_institution_page_shows_its_users(client, setup):
     sign_in(client, setup["moderator"])
     html = client.get(f"/moderacja/instytucje/{setup['inst'].id}").get_data(as_text=True)
-    for text in ("Gmina Obrowo", "8790176806", "urzednik@obrowo.example.org", "Zweryfikuj instytucję"):
+    for text in ("Gmina Obrowo", setup["inst"].nip, "urzednik@obrowo.example.org", "Zweryfikuj instytucję"):
         assert text in html
 
 

@@ -1,0 +1,278 @@
+"""Account operations: sign-up, confirmation, login, password reset, settings and deletion.
+
+Plain functions on data; they flush but never commit, queue mail through the outbox, and raise
+AccountError (with a message for the person) or a tokens.TokenError when something cannot be done.
+"""
+from functools import lru_cache
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, url_for
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from accounts import tokens
+from accounts.models import ROLES, Institution, User, utcnow
+from accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
+from marketplace import outbox
+from marketplace.extensions import db
+
+
+class AccountError(Exception):
+    """An operation refused for a reason the person can act on; `field` names the form field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class AlreadyConfirmed(AccountError):
+    """The address was confirmed before."""
+
+
+def normalise_email(value: str) -> str:
+    """The address in the form we store (lower case); ValueError with a message when it is not valid."""
+    try:
+        return validate_email((value or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValueError(_("Podaj poprawny adres e-mail, np. jan.kowalski@example.org.")) from None
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
+
+
+def _current_locale() -> str:
+    return str(get_locale() or current_app.config.get("BABEL_DEFAULT_LOCALE", "pl"))
+
+
+def _mail(to: str, locale: str | None, subject, template: str, **context) -> None:
+    """Queue a mail with its subject and body in the recipient's language."""
+    locale = locale or _current_locale()
+    with force_locale(locale):
+        subject_text = str(subject)
+    outbox.queue(to, subject_text, template, locale=locale, **context)
+
+
+def _email_taken() -> AccountError:
+    return AccountError(_("Konto z tym adresem e-mail już istnieje. Zaloguj się albo zresetuj hasło."), "email")
+
+
+def create_account(email: str, password: str, name: str = "", role: str = "buyer",
+                   confirmed: bool = False, institution: Institution | None = None) -> User:
+    """A new account; refuses an address already in use."""
+    if role not in ROLES:
+        raise AccountError(_("Nieznana rola: %(role)s.", role=role), "role")
+    if find_by_email(email) is not None:
+        raise _email_taken()
+    user = User(email=email.lower(), password_hash=hash_password(password), name=name.strip(), role=role,
+                email_confirmed_at=utcnow() if confirmed else None, institution=institution)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def institution_for(name: str, nip: str, kind: str) -> Institution:
+    """The institution with this NIP, or a new one waiting for staff to verify it."""
+    existing = db.session.scalar(select(Institution).where(Institution.nip == nip).order_by(Institution.id))
+    if existing is not None:
+        return existing
+    inst = Institution(name=name.strip(), nip=nip, kind=kind, status="pending")
+    db.session.add(inst)
+    db.session.flush()
+    return inst
+
+
+def register(email: str, name: str, password: str, account_type: str, institution: dict | None = None) -> User:
+    """Sign-up: the account (and the purchaser's institution), and the confirmation mail."""
+    if find_by_email(email) is not None:  # checked first so that no institution is left behind
+        raise _email_taken()
+    inst = None
+    if account_type == "purchaser":
+        inst = institution_for(institution["name"], institution["nip"], institution["kind"])
+    user = create_account(email, password, name=name, role=account_type, institution=inst)
+    send_confirmation(user)
+    return user
+
+
+def send_confirmation(user: User) -> None:
+    claims = {"uid": user.id, "em": tokens.fingerprint(user.email)}
+    link = url_for("accounts.confirm_email", token=tokens.issue("confirm", claims), _external=True)
+    _mail(user.email, user.locale, _l("Potwierdź adres e-mail"), "mail/accounts/confirm.txt",
+          user=user, link=link, hours=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 3600)
+
+
+def _user_of(claims: dict) -> User:
+    user = db.session.get(User, claims.get("uid")) if isinstance(claims.get("uid"), int) else None
+    if user is None:
+        raise tokens.TokenInvalid()
+    return user
+
+
+def confirm_email(token: str) -> User:
+    """Mark the address confirmed; a second use answers AlreadyConfirmed."""
+    claims = tokens.read("confirm", token)
+    user = _user_of(claims)
+    if claims.get("em") != tokens.fingerprint(user.email):
+        raise tokens.TokenUsed()
+    if user.is_confirmed:
+        raise AlreadyConfirmed(_("Ten adres e-mail został już potwierdzony."))
+    user.email_confirmed_at = utcnow()
+    db.session.flush()
+    return user
+
+
+@lru_cache(maxsize=2)
+def _decoy_hash(fast: bool) -> str:
+    return hash_password("decoy-password-for-unknown-accounts")
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The account for these credentials, or None; the same work is done for unknown addresses."""
+    user = find_by_email(email)
+    if user is None:
+        verify_password(_decoy_hash(bool(current_app.config.get("ARGON2_FAST"))), password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def reset_claims(user: User) -> dict:
+    """What a reset link carries: the account and a fingerprint of its current password hash."""
+    return {"uid": user.id, "pw": tokens.fingerprint(user.password_hash)}
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists; say nothing either way."""
+    user = find_by_email(email)
+    if user is None:
+        return
+    link = url_for("accounts.reset_password", token=tokens.issue("reset", reset_claims(user)), _external=True)
+    _mail(user.email, user.locale, _l("Ustawienie nowego hasła"), "mail/accounts/reset.txt",
+          user=user, link=link, minutes=current_app.config["RESET_TOKEN_MAX_AGE"] // 60)
+
+
+def user_for_reset(token: str) -> User:
+    """The account a reset link is for, while the link is unused and fresh."""
+    claims = tokens.read("reset", token)
+    user = _user_of(claims)
+    if claims.get("pw") != tokens.fingerprint(user.password_hash):
+        raise tokens.TokenUsed()
+    return user
+
+
+def set_password(user: User, new_password: str) -> None:
+    """A new password; every other session and remember-me cookie stops working."""
+    user.password_hash = hash_password(new_password)
+    user.session_version = (user.session_version or 1) + 1
+    db.session.flush()
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = user_for_reset(token)
+    set_password(user, new_password)
+    if not user.is_confirmed:  # the link reached the mailbox, so the address works
+        user.email_confirmed_at = utcnow()
+    return user
+
+
+def check_password(user: User, password: str, field: str = "password") -> None:
+    if not verify_password(user.password_hash, password or ""):
+        raise AccountError(_("Hasło jest nieprawidłowe."), field)
+
+
+def update_profile(user: User, name: str, locale: str | None) -> None:
+    user.name = name.strip()
+    user.locale = locale or None
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new_password: str) -> None:
+    check_password(user, current, "current_password")
+    problems = password_problems(new_password, user.email)
+    if problems:
+        raise AccountError(" ".join(problems), "new_password")
+    set_password(user, new_password)
+
+
+def request_email_change(user: User, password: str, new_email: str) -> None:
+    """Mail a link to the new address; nothing changes until it is followed."""
+    check_password(user, password)
+    if new_email == user.email:
+        raise AccountError(_("To jest Twój obecny adres e-mail."), "new_email")
+    if find_by_email(new_email) is not None:
+        raise AccountError(_("Ten adres e-mail jest już używany przez inne konto."), "new_email")
+    claims = {"uid": user.id, "old": tokens.fingerprint(user.email), "new": new_email}
+    link = url_for("accounts.confirm_email_change", token=tokens.issue("email", claims), _external=True)
+    _mail(new_email, user.locale, _l("Potwierdź nowy adres e-mail"), "mail/accounts/email_change.txt",
+          user=user, link=link, new_email=new_email,
+          hours=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 3600)
+
+
+def apply_email_change(token: str) -> User:
+    """Switch to the new address from the link; the old address is told."""
+    claims = tokens.read("email", token)
+    user = _user_of(claims)
+    new_email = claims.get("new")
+    if claims.get("old") != tokens.fingerprint(user.email) or not isinstance(new_email, str):
+        raise tokens.TokenUsed()
+    if find_by_email(new_email) is not None:
+        raise AccountError(_("Ten adres e-mail jest już używany przez inne konto."))
+    old_email = user.email
+    user.email = new_email
+    user.email_confirmed_at = utcnow()
+    db.session.flush()
+    _mail(old_email, user.locale, _l("Adres e-mail konta został zmieniony"), "mail/accounts/email_changed.txt",
+          user=user, old_email=old_email, new_email=new_email)
+    return user
+
+
+def blocking_pes(user: User) -> list:
+    """PES the user alone owns while others are members: ownership must be handed over first."""
+    blocking = []
+    for m in user.memberships:
+        if m.role != "owner":
+            continue
+        others = [x for x in m.pes.members if x.user_id != user.id]
+        if others and not any(x.role == "owner" for x in others):
+            blocking.append(m.pes)
+    return blocking
+
+
+def delete_account(user: User, password: str) -> None:
+    """Erase the account (RODO); memberships go with it; a last mail confirms it."""
+    check_password(user, password)
+    blocking = blocking_pes(user)
+    if blocking:
+        names = ", ".join(p.name for p in blocking)
+        raise AccountError(_("Jesteś jedynym właścicielem podmiotu, który ma innych członków: %(names)s. "
+                             "Najpierw przekaż komuś z nich rolę właściciela.", names=names))
+    _mail(user.email, user.locale, _l("Konto zostało usunięte"), "mail/accounts/deleted.txt", user=user)
+    db.session.delete(user)
+    db.session.flush()
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def export_data(user: User) -> dict:
+    """Everything the portal keeps about the account itself, for the RODO right of access."""
+    inst = user.institution
+    return {
+        "account": {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
+                    "locale": user.locale, "email_confirmed_at": _iso(user.email_confirmed_at),
+                    "created_at": _iso(user.created_at), "last_login_at": _iso(user.last_login_at)},
+        "institution": None if inst is None else {
+            "name": inst.name, "nip": inst.nip, "kind": inst.kind, "status": inst.status},
+        "pes_memberships": [{"pes_id": m.pes_id, "pes_name": m.pes.name, "role": m.role,
+                             "since": _iso(m.created_at)} for m in user.memberships],
+        "exported_at": _iso(utcnow()),
+    }

@@ -1,0 +1,169 @@
+"""Sign-up, the confirmation link, and what a visitor sees when the form is wrong."""
+import time
+
+import pytest
+from itsdangerous import TimestampSigner
+from sqlalchemy import func, select
+
+from accounts import tokens
+from accounts.models import Institution, User
+from marketplace.extensions import db
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD, login, make_institution, make_user
+from tests.test_accounts_support import fresh_client, link_in
+
+NEW_PASSWORD = "Zielona-Lampa-nad-Wisla"
+
+
+@pytest.fixture
+def client(app):
+    return fresh_client(app)
+
+
+def signup(client, **fields):
+    data = {"csrf_token": csrf_token(client, "/konto/rejestracja"), "email": "Ewa.Nowak@Example.org",
+            "name": "Ewa Nowak", "password": NEW_PASSWORD, "password2": NEW_PASSWORD,
+            "account_type": "buyer", "consent": "y"}
+    data.update(fields)
+    return client.post("/konto/rejestracja", data={k: v for k, v in data.items() if v is not None})
+
+
+def purchaser(**fields):
+    data = {"account_type": "purchaser", "institution_name": "Gmina Lubicz", "institution_nip": "879-017-68-02",
+            "institution_kind": "gmina"}
+    data.update(fields)
+    return data
+
+
+def users_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User))
+
+
+def test_signup_creates_account_and_the_mailed_link_confirms_it(client, mailbox):
+    resp = signup(client)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/konto/sprawdz-poczte")
+    user = db.session.scalar(select(User))
+    assert user.email == "ewa.nowak@example.org" and user.role == "buyer" and not user.is_confirmed
+    page = client.get("/konto/sprawdz-poczte").get_data(as_text=True)
+    assert "ewa.nowak@example.org" in page and "Wyślij link ponownie" in page
+
+    path = link_in(mailbox.body(mailbox.last("ewa.nowak@example.org")), "/konto/potwierdz/")
+    page = client.get(path)
+    assert page.status_code == 200 and "Adres e-mail potwierdzony" in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).is_confirmed
+
+    again = client.get(path)
+    assert again.status_code == 200 and "został już potwierdzony" in again.get_data(as_text=True)
+
+
+def test_duplicate_email_gets_a_clear_message_and_no_second_account(client, mailbox):
+    make_user("ewa.nowak@example.org")
+    db.session.commit()
+    page = signup(client, email="EWA.NOWAK@example.org").get_data(as_text=True)
+    assert "Konto z tym adresem e-mail już istnieje" in page
+    assert users_count() == 1 and mailbox.messages() == []
+
+
+def test_weak_password_is_refused_with_the_reason(client):
+    page = signup(client, password="krotkie", password2="krotkie").get_data(as_text=True)
+    assert "co najmniej 10 znaków" in page
+    page = signup(client, password="1234567890", password2="1234567890").get_data(as_text=True)
+    assert "zbyt łatwe do odgadnięcia" in page
+    assert users_count() == 0
+
+
+def test_repeated_password_must_match_and_consent_is_required(client):
+    page = signup(client, password2="Inne-Haslo-Calkiem-2026").get_data(as_text=True)
+    assert "Hasła nie są takie same" in page
+    page = signup(client, consent=None).get_data(as_text=True)
+    assert "Zaznacz zgodę" in page
+    page = signup(client, email="to nie jest adres").get_data(as_text=True)
+    assert "Podaj poprawny adres e-mail" in page
+    assert users_count() == 0
+
+
+def test_purchaser_signup_creates_a_pending_institution_shown_in_settings(client):
+    signup(client, **purchaser())
+    user = db.session.scalar(select(User))
+    assert user.role == "purchaser"
+    assert (user.institution.nip, user.institution.status, user.institution.kind) == ("8790176802", "pending", "gmina")
+    page = client.get("/konto/ustawienia").get_data(as_text=True)
+    assert "Gmina Lubicz" in page and "czeka na weryfikację" in page
+
+
+def test_purchaser_with_a_known_nip_joins_that_institution(client):
+    inst = make_institution(name="Gmina Lubicz", nip="8790176802", status="verified")
+    db.session.commit()
+    signup(client, **purchaser(institution_name="Urząd Gminy Lubicz"))
+    user = db.session.scalar(select(User))
+    assert user.institution_id == inst.id
+    assert db.session.scalar(select(func.count()).select_from(Institution)) == 1
+    assert "zweryfikowany" in client.get("/konto/ustawienia").get_data(as_text=True)
+
+
+def test_purchaser_with_invalid_nip_is_refused_and_nothing_is_written(client, mailbox):
+    page = signup(client, **purchaser(institution_nip="8790176807")).get_data(as_text=True)
+    assert "NIP ma błędną cyfrę kontrolną" in page
+    page = signup(client, **purchaser(institution_nip="", institution_name="", institution_kind="")).get_data(
+        as_text=True)
+    assert "Podaj NIP instytucji" in page and "Podaj nazwę instytucji" in page and "Wybierz rodzaj instytucji" in page
+    assert users_count() == 0
+    assert db.session.scalar(select(func.count()).select_from(Institution)) == 0
+    assert mailbox.messages() == []
+
+
+def test_buyer_does_not_need_institution_fields(client):
+    signup(client, institution_nip="bzdura")
+    assert db.session.scalar(select(User)).institution is None
+
+
+def test_post_without_csrf_token_is_refused_and_creates_nothing(client):
+    resp = client.post("/konto/rejestracja", data={
+        "email": "a@example.org", "name": "A", "password": NEW_PASSWORD, "password2": NEW_PASSWORD,
+        "account_type": "buyer", "consent": "y"})
+    assert resp.status_code == 400 and "CSRF" in resp.get_data(as_text=True)
+    assert users_count() == 0
+
+
+def test_forged_and_expired_confirmation_links_get_a_clear_page(client, app):
+    user = make_user("ola@example.org", confirmed=False)
+    db.session.commit()
+    forged = client.get("/konto/potwierdz/abc.def.ghi")
+    assert forged.status_code == 400 and "Nieprawidłowy link" in forged.get_data(as_text=True)
+
+    class IssuedLongAgo(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time()) - app.config["CONFIRM_TOKEN_MAX_AGE"] - 60
+
+    old = tokens.serializer("confirm", signer=IssuedLongAgo).dumps(
+        {"uid": user.id, "em": tokens.fingerprint(user.email)})
+    expired = client.get(f"/konto/potwierdz/{old}")
+    assert expired.status_code == 400 and "Link wygasł" in expired.get_data(as_text=True)
+    db.session.expire_all()
+    assert not db.session.get(User, user.id).is_confirmed
+
+
+def test_unconfirmed_user_can_log_in_sees_a_notice_and_can_ask_for_the_link_again(client, mailbox):
+    make_user("ola@example.org", confirmed=False)
+    db.session.commit()
+    login(client, "ola@example.org")
+    page = client.get("/konto/ustawienia").get_data(as_text=True)
+    assert "nie jest jeszcze potwierdzony" in page
+    token = csrf_token(client, "/konto/ustawienia")
+    resp = client.post("/konto/potwierdzenie/wyslij", data={"csrf_token": token}, follow_redirects=True)
+    assert "Wysłaliśmy nowy link" in resp.get_data(as_text=True)
+    path = link_in(mailbox.body(mailbox.last("ola@example.org")), "/konto/potwierdz/")
+    assert "potwierdzony" in client.get(path).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("app_config", [{"MAIL_LIMIT": "2 per hour"}])
+def test_asking_for_the_link_again_is_rate_limited(client, mailbox):
+    make_user("ola@example.org", password=PASSWORD, confirmed=False)
+    db.session.commit()
+    login(client, "ola@example.org")
+    token = csrf_token(client, "/konto/ustawienia")
+    codes = [client.post("/konto/potwierdzenie/wyslij", data={"csrf_token": token}).status_code
+             for _ in range(3)]
+    assert codes == [302, 302, 429]
+    assert len(mailbox.to("ola@example.org")) == 2
