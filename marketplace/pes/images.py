@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -35,7 +36,7 @@ def _read_limited(stream, max_bytes: int) -> bytes:
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise LogoError(_("Plik logo jest za duży (maksymalnie %(mb)s MB).",
-                          mb=f"{max_bytes / (1024 * 1024):g}"))
+                          mb=format_decimal(round(max_bytes / (1024 * 1024), 2))))
     if not data:
         raise LogoError(_("Przesłany plik jest pusty."))
     return data
