@@ -1,7 +1,7 @@
 """Accounts, PES profiles, audit log and mail outbox
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 Create Date: 2026-11-22 02:03:20.995905
 
 """
