@@ -30,6 +30,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), default="buyer")
     locale: Mapped[str | None] = mapped_column(String(5))
     email_confirmed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    # When the person accepted the terms and the data-processing information at sign-up (RODO accountability).
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     # Bumped on password change so that every other session and remember-me cookie stops working.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)

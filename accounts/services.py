@@ -93,6 +93,7 @@ def register(email: str, name: str, password: str, account_type: str, institutio
     if account_type == "purchaser":
         inst = institution_for(institution["name"], institution["nip"], institution["kind"])
     user = create_account(email, password, name=name, role=account_type, institution=inst)
+    user.terms_accepted_at = utcnow()
     send_confirmation(user)
     return user
 
@@ -269,6 +270,7 @@ def export_data(user: User) -> dict:
     return {
         "account": {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
                     "locale": user.locale, "email_confirmed_at": _iso(user.email_confirmed_at),
+                    "terms_accepted_at": _iso(user.terms_accepted_at),
                     "created_at": _iso(user.created_at), "last_login_at": _iso(user.last_login_at)},
         "institution": None if inst is None else {
             "name": inst.name, "nip": inst.nip, "kind": inst.kind, "status": inst.status},

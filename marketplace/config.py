@@ -61,6 +61,8 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Number of reverse proxies in front of the portal whose X-Forwarded-* headers are trusted (0: none).
+        "PROXY_COUNT": int(env.get("PROXY_COUNT") or 0),
         "REGION_FILE": env.get("REGION_FILE") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -44,6 +44,7 @@ def test_signup_creates_account_and_the_mailed_link_confirms_it(client, mailbox)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/konto/sprawdz-poczte")
     user = db.session.scalar(select(User))
     assert user.email == "ewa.nowak@example.org" and user.role == "buyer" and not user.is_confirmed
+    assert user.terms_accepted_at is not None  # the consent is recorded with its date
     page = client.get("/konto/sprawdz-poczte").get_data(as_text=True)
     assert "ewa.nowak@example.org" in page and "Wyślij link ponownie" in page
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_foundation
 Revises:
-Create Date: 2026-11-22 02:03:20.995905
+Create Date: 2026-11-22 02:23:03.014763
 
 """
 from alembic import op
@@ -101,6 +101,7 @@ def upgrade():
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('locale', sa.String(length=5), nullable=True),
     sa.Column('email_confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('terms_accepted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('session_version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
