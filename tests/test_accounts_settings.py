@@ -62,7 +62,7 @@ def test_name_and_language_are_saved(client, jan):
     assert client.get(SETTINGS).get_data(as_text=True).startswith("<!doctype html>\n<html lang=\"en\"")
     page = post(client, "/konto/ustawienia/profil", {"profile-name": "", "profile-locale": ""}).get_data(
         as_text=True)
-    assert "Podaj imię i nazwisko." in page
+    assert "Enter your full name." in page  # the account speaks English now
     assert fresh(jan).name == "Jan Nowak"
 
 

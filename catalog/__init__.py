@@ -1,0 +1,1 @@
+"""The catalogue of offerings (products and services), categories, CPV codes and the quality mark."""
