@@ -21,7 +21,7 @@ def _fail(message: str) -> NoReturn:
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+        return sys.stdin.readline().rstrip("\r\n")
     return click.prompt(_("Hasło"), hide_input=True, confirmation_prompt=_("Powtórz hasło"))
 
 
