@@ -7,6 +7,9 @@ from flask import Flask
 def create_app(config: dict | None = None) -> Flask:
     """Build the portal; `config` overrides the settings read from the environment (tests use it)."""
     app = Flask(__name__, instance_relative_config=True, static_folder="static", template_folder="templates")
+    from marketplace.core.urls import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     from marketplace.config import from_environment
 
     app.config.update(from_environment(app.instance_path))
@@ -18,7 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
 
         # Behind a reverse proxy the visitor's address (for rate limits) and scheme come from its headers.
         n = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
 
     from marketplace import setup
 

@@ -37,6 +37,10 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id", ondelete="SET NULL"))
+    # Whether staff confirmed that this person acts for the institution: "pending", "verified" or "rejected".
+    # Checked per person, so that knowing a verified institution's NIP unlocks nothing.
+    institution_status: Mapped[str | None] = mapped_column(String(20))
+    institution_checked_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
 
     institution: Mapped["Institution | None"] = relationship(back_populates="users")
     memberships: Mapped[list["PesMembership"]] = relationship(  # noqa: F821
@@ -59,8 +63,9 @@ class User(UserMixin, db.Model):
 
     @property
     def is_verified_purchaser(self) -> bool:
-        return (self.role == "purchaser" and self.institution is not None
-                and self.institution.status == "verified")
+        """Purchaser tools unlock only for a confirmed account whose tie to a verified institution staff checked."""
+        return (self.role == "purchaser" and self.is_confirmed and self.institution is not None
+                and self.institution.status == "verified" and self.institution_status == "verified")
 
     def membership_of(self, pes_id: int):
         return next((m for m in self.memberships if m.pes_id == pes_id), None)

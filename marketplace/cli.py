@@ -65,6 +65,16 @@ def outbox_send() -> None:
         sys.exit(1)
 
 
+@outbox_cli.command("purge")
+@click.option("--days", default=90, show_default=True, help="keep delivered mail this many days")
+@with_appcontext
+def outbox_purge(days: int) -> None:
+    """Delete delivered mail older than --days (its bodies hold personal data)."""
+    from marketplace.outbox import purge_sent
+
+    click.echo(f"{purge_sent(days)} deleted")
+
+
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:

@@ -2,6 +2,7 @@
 import os
 import warnings
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
 
@@ -39,6 +40,12 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
                       RuntimeWarning, stacklevel=2)
         secret = DEV_SECRET_KEY
     redis_url = env.get("REDIS_URL") or None
+    portal_url = (env.get("PORTAL_URL") or "").rstrip("/")
+    if not portal_url:
+        if production:
+            raise ConfigError("PORTAL_URL (the portal's public address, e.g. https://pes.example.pl) must be set "
+                              "in production: links in mail are built from it")
+        portal_url = "http://127.0.0.1:5000"
     return {
         "SECRET_KEY": secret,
         "PRODUCTION": production,
@@ -53,6 +60,7 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "portal@localhost",
+        "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT") or 10),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
@@ -64,6 +72,9 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         # Number of reverse proxies in front of the portal whose X-Forwarded-* headers are trusted (0: none).
         "PROXY_COUNT": int(env.get("PROXY_COUNT") or 0),
         "REGION_FILE": env.get("REGION_FILE") or None,
+        "PORTAL_URL": portal_url,
+        # In production only requests for the portal's own host name are answered.
+        "TRUSTED_HOSTS": [urlsplit(portal_url).hostname] if production else None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

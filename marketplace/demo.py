@@ -35,7 +35,9 @@ def create_accounts() -> None:
     for email, role, name in ACCOUNTS:
         users[email] = User(email=email, role=role, name=name, email_confirmed_at=now,
                             password_hash=hash_password(DEMO_PASSWORD),
-                            institution=institution if role == "purchaser" else None)
+                            institution=institution if role == "purchaser" else None,
+                            institution_status="verified" if role == "purchaser" else None,
+                            institution_checked_at=now if role == "purchaser" else None)
         db.session.add(users[email])
     pes = db.session.scalar(select(Pes).where(Pes.ref == DEMO_PES_REF))
     if pes is not None:

@@ -60,6 +60,7 @@ def make_test_config(tmp_path: Path, pg_url: str | None, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "ARGON2_FAST": True,
         "SERVER_NAME": "localhost",
+        "PORTAL_URL": "http://localhost",
     }
     cfg.update(overrides)
     return cfg

@@ -30,7 +30,8 @@ def test_defaults_live_in_the_instance_folder(tmp_path):
 
 
 def test_production_cookies_are_secure_and_settings_come_from_the_environment(tmp_path):
-    env = {"SECRET_KEY": "k", "APP_ENV": "production", "DATABASE_URL": "postgres://u@db/portal",
+    env = {"SECRET_KEY": "k", "APP_ENV": "production", "PORTAL_URL": "https://pes.example.pl/",
+           "DATABASE_URL": "postgres://u@db/portal",
            "REDIS_URL": "redis://127.0.0.1:6379/3", "RATELIMIT_ENABLED": "false", "MAIL_SERVER": "smtp.local",
            "MAIL_PORT": "2525", "SEARCH_INDEX_DIR": "/srv/index", "UPLOAD_DIR": "/srv/up"}
     cfg = from_environment(str(tmp_path), env=env)
@@ -41,6 +42,12 @@ def test_production_cookies_are_secure_and_settings_come_from_the_environment(tm
     assert cfg["RATELIMIT_ENABLED"] is False
     assert (cfg["MAIL_SERVER"], cfg["MAIL_PORT"]) == ("smtp.local", 2525)
     assert (cfg["SEARCH_INDEX_DIR"], cfg["UPLOAD_DIR"]) == ("/srv/index", "/srv/up")
+    assert cfg["PORTAL_URL"] == "https://pes.example.pl" and cfg["TRUSTED_HOSTS"] == ["pes.example.pl"]
+
+
+def test_production_needs_the_portal_address_for_links_in_mail(tmp_path):
+    with pytest.raises(ConfigError, match="PORTAL_URL"):
+        from_environment(str(tmp_path), env={"SECRET_KEY": "k", "APP_ENV": "production"})
 
 
 def test_database_url_spellings():

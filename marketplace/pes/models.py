@@ -2,7 +2,7 @@
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from accounts.models import utcnow
 from marketplace.extensions import db
@@ -24,6 +24,9 @@ class Pes(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(250))
+    # The name case-folded in Python, so that filtering and sorting by name treat Polish letters the same way
+    # on SQLite and PostgreSQL ("łódź" finds "ŁÓDŹ").
+    name_key: Mapped[str] = mapped_column(String(250), default="", index=True)
     legal_form: Mapped[str] = mapped_column(String(30), index=True)
     krs: Mapped[str | None] = mapped_column(String(10))
     nip: Mapped[str | None] = mapped_column(String(10), index=True)
@@ -55,6 +58,11 @@ class Pes(db.Model):
     members: Mapped[list["PesMembership"]] = relationship(back_populates="pes", cascade="all, delete-orphan")
     invitations: Mapped[list["PesInvitation"]] = relationship(
         back_populates="pes", cascade="all, delete-orphan")
+
+    @validates("name")
+    def _keep_name_key(self, _key, value):
+        self.name_key = (value or "").casefold()
+        return value
 
     @property
     def service_area(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_foundation
 Revises:
-Create Date: 2026-11-22 02:23:03.014763
+Create Date: 2026-11-22 02:33:31.348849
 
 """
 from alembic import op
@@ -40,6 +40,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_mail'))
     )
@@ -50,6 +51,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ref', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=250), nullable=False),
+    sa.Column('name_key', sa.String(length=250), nullable=False),
     sa.Column('legal_form', sa.String(length=30), nullable=False),
     sa.Column('krs', sa.String(length=10), nullable=True),
     sa.Column('nip', sa.String(length=10), nullable=True),
@@ -79,6 +81,7 @@ def upgrade():
     )
     with op.batch_alter_table('pes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pes_legal_form'), ['legal_form'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pes_name_key'), ['name_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_pes_nip'), ['nip'], unique=False)
         batch_op.create_index(batch_op.f('ix_pes_powiat'), ['powiat'], unique=False)
         batch_op.create_index(batch_op.f('ix_pes_ref'), ['ref'], unique=True)
@@ -106,6 +109,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('institution_id', sa.Integer(), nullable=True),
+    sa.Column('institution_status', sa.String(length=20), nullable=True),
+    sa.Column('institution_checked_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['institution_id'], ['institutions.id'], name=op.f('fk_users_institution_id_institutions'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users'))
     )
@@ -195,6 +200,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_pes_ref'))
         batch_op.drop_index(batch_op.f('ix_pes_powiat'))
         batch_op.drop_index(batch_op.f('ix_pes_nip'))
+        batch_op.drop_index(batch_op.f('ix_pes_name_key'))
         batch_op.drop_index(batch_op.f('ix_pes_legal_form'))
 
     op.drop_table('pes')

@@ -47,13 +47,14 @@ def browser():
 
 @pytest.fixture
 def app_config():
-    # The live server answers on 127.0.0.1:<port>; links in mail use the request's host.
+    # The live server answers on 127.0.0.1:<port>, not on the test client's "localhost".
     return {"SERVER_NAME": None}
 
 
 @pytest.fixture
 def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PORTAL_URL"] = f"http://127.0.0.1:{server.server_port}"  # links in mail lead here
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

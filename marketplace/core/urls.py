@@ -1,0 +1,30 @@
+"""Absolute links for mail and pages, built from the portal's configured address, never from the request's
+Host header (which a visitor controls), and bounded integers in URLs."""
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from werkzeug.routing import IntegerConverter
+
+MAX_INT = 2**31 - 1  # the largest id a PostgreSQL integer column holds
+MAX_PAGE = 10_000
+
+
+def external_url(endpoint: str, **values) -> str:
+    """`https://portal.example/path` for an endpoint, from PORTAL_URL."""
+    base = urlsplit(current_app.config["PORTAL_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` that answers 404 for numbers no database row can have, instead of a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def page_arg(name: str = "page") -> int:
+    """The 1-based page number from the query string, clamped to a sane range."""
+    value = request.args.get(name, 1, type=int) or 1
+    return min(max(value, 1), MAX_PAGE)
