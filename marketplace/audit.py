@@ -1,5 +1,5 @@
 """The audit log: every moderator and admin action, with who, what, when, and the state before and after."""
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -41,5 +41,7 @@ def snapshot(obj, fields) -> dict:
     out = {}
     for f in fields:
         v = getattr(obj, f)
-        out[f] = v.isoformat() if isinstance(v, datetime) else v
+        if isinstance(v, datetime):
+            v = (v if v.tzinfo else v.replace(tzinfo=timezone.utc)).isoformat()  # SQLite gives naive UTC
+        out[f] = v
     return out

@@ -8,7 +8,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from marketplace import transfer
-from marketplace.extensions import db
 
 DEMO_DIR = Path(__file__).parent / "data" / "demo"
 
@@ -88,12 +87,12 @@ def demo_command() -> None:
         click.echo("The database already holds data: the demo set was not loaded again.")
     else:
         lines = (DEMO_DIR / "pes.jsonl").read_text(encoding="utf-8").splitlines()
-        result = transfer.import_lines(lines)
+        result = transfer.import_lines(lines, commit=False)
         if not result.ok:
             for err in result.errors:
                 click.echo(str(err), err=True)
             sys.exit(1)
-        demo.create_accounts()
+        demo.create_accounts()  # commits the data set and the accounts together
         click.echo(f"Loaded {result.created.get('pes', 0)} PES of the demo data set.")
     click.echo(demo.logins_table())
     click.echo(f"Database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
@@ -106,4 +105,3 @@ def register(app) -> None:
     _load_handlers()
     for command in (import_command, export_command, demo_command, outbox_cli, create_user_command, pes_cli):
         app.cli.add_command(command)
-    _ = db  # the commands run inside the app context, where db is bound

@@ -1,7 +1,7 @@
 """The steps of the application factory, each short, in the order create_app runs them."""
 import os
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -11,7 +11,9 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
 
 def select_locale() -> str:
     """The language: the one chosen with the switch, then the account's, then the browser's; Polish by default."""
-    langs = ["pl", "en"]
+    from flask import current_app
+
+    langs = list(current_app.config["LANGUAGES"])
     if not has_request_context():  # command line, mail rendered outside a request
         return "pl"
     chosen = session.get("lang")
@@ -50,7 +52,6 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     login_manager.login_message = _l("Zaloguj się, aby zobaczyć tę stronę.")
-    login_manager.needs_refresh_message = _l("Zaloguj się ponownie, aby potwierdzić, że to Ty.")
 
     # Import the models so that metadata (and Alembic) see every table.
     import accounts.models  # noqa: F401
@@ -92,10 +93,6 @@ def register_template_helpers(app: Flask) -> None:
     from marketplace.core import template_helpers
 
     template_helpers.register(app)
-
-    @app.before_request
-    def _nonce():
-        g.lang = select_locale()
 
 
 def register_commands(app: Flask) -> None:

@@ -78,7 +78,8 @@ def _parse(lines) -> tuple[list[tuple[int, RecordHandler, dict]], list[LineError
         if not isinstance(record, dict):
             errors.append(LineError(n, "json", "each line must be a JSON object"))
             continue
-        handler = HANDLERS.get(record.get("type"))
+        rtype = record.get("type")
+        handler = HANDLERS.get(rtype) if isinstance(rtype, str) else None
         if handler is None:
             known = ", ".join(sorted(HANDLERS))
             errors.append(LineError(n, "type", f"unknown record type {record.get('type')!r} (expected {known})"))
@@ -90,8 +91,11 @@ def _parse(lines) -> tuple[list[tuple[int, RecordHandler, dict]], list[LineError
     return parsed, errors
 
 
-def import_lines(lines) -> ImportResult:
-    """Validate all lines, then upsert all records in one transaction (or none at all)."""
+def import_lines(lines, commit: bool = True) -> ImportResult:
+    """Validate all lines, then upsert all records in one transaction (or none at all).
+
+    With commit=False the caller commits (the demo loads its accounts in the same transaction).
+    """
     result = ImportResult()
     parsed, result.errors = _parse(lines)
     if result.errors:
@@ -100,7 +104,8 @@ def import_lines(lines) -> ImportResult:
         for _n, handler, clean in sorted(parsed, key=lambda p: (p[1].order, p[0])):
             bucket = result.created if handler.upsert(clean) else result.updated
             bucket[handler.type] = bucket.get(handler.type, 0) + 1
-        db.session.commit()
+        if commit:
+            db.session.commit()
     except Exception:
         db.session.rollback()
         raise

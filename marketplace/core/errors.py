@@ -35,7 +35,7 @@ def register(app) -> None:
 
     @app.errorhandler(429)
     def too_many(e):
-        return _render(429, _("Limit: %(limit)s.", limit=getattr(e, "description", "")))
+        return _render(429, _("Odczekaj kilka minut i spróbuj ponownie."))
 
     @app.errorhandler(HTTPException)
     def http_error(e):

@@ -1,9 +1,8 @@
 """Home page, language switch, uploaded media and the accessibility statement."""
-import os
+from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, session
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
@@ -27,7 +26,7 @@ def home():
     """The front page: what the portal is and the way into the directory."""
     count = db.session.scalar(select(func.count()).select_from(Pes).where(Pes.status == "verified"))
     latest = db.session.scalars(select(Pes).where(Pes.status == "verified")
-                                .order_by(Pes.verified_at.desc(), Pes.id.desc()).limit(6)).all()
+                                .order_by(Pes.verified_at.desc().nulls_last(), Pes.id.desc()).limit(6)).all()
     return render_template("core/home.html", pes_count=count, latest=latest)
 
 
@@ -36,20 +35,20 @@ def set_language(lang: str):
     """Switch the interface language and return to the page the visitor was on."""
     if lang not in current_app.config["LANGUAGES"]:
         abort(404)
-    session["lang"] = lang
-    if current_user.is_authenticated and current_user.locale != lang:
-        current_user.locale = lang
-        db.session.commit()
+    session["lang"] = lang  # the account's saved language changes only in its settings (a POST)
     return redirect(safe_next(request.args.get("next")))
+
+
+PUBLIC_MEDIA = ("logos",)  # folders of UPLOAD_DIR whose files anyone may see
 
 
 @bp.get("/media/<path:filename>")
 def media(filename: str):
-    """Uploaded images (logos), served from UPLOAD_DIR."""
-    folder = current_app.config["UPLOAD_DIR"]
-    if not os.path.isfile(os.path.join(folder, filename)):
+    """Uploaded public images (logos), served from UPLOAD_DIR; other uploads are never served here."""
+    parts = PurePosixPath(filename).parts
+    if not parts or parts[0] not in PUBLIC_MEDIA or ".." in parts:
         abort(404)
-    return send_from_directory(folder, filename, max_age=86400)
+    return send_from_directory(current_app.config["UPLOAD_DIR"], filename, max_age=86400)
 
 
 @bp.get("/deklaracja-dostepnosci")

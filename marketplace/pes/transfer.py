@@ -1,21 +1,30 @@
 """PES records of the import format (CONTRACT section 3): validation, upsert by ref, export."""
+import re
 from datetime import datetime, timezone
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
+from marketplace import audit
 from marketplace.extensions import db
 from marketplace.pes import validation
 from marketplace.pes.models import INTEGRATION_FORMS, LEGAL_FORMS, STATUSES, Pes
 from marketplace.transfer import ImportContext, RecordHandler
 
-TEXT_LIMITS = {"name": 250, "description": 20000, "mission": 5000, "contact_person": 120}
+# The same limits as the web form, so that an imported profile can be saved again from the editor.
+TEXT_LIMITS = {"ref": 64, "name": 250, "description": 5000, "mission": 3000, "contact_person": 120,
+               "street": 200, "city": 120}
+REF_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CHECKS = {"nip": validation.nip, "regon": validation.regon, "krs": validation.krs,
           "phone": validation.phone, "website": validation.website}
 
 
 def _text(record, key, problems, required=False):
     value = record.get(key)
+    return _checked_text(value, key, problems, required)
+
+
+def _checked_text(value, key, problems, required=False):
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problems.append((key, "is required"))
@@ -44,12 +53,14 @@ class PesHandler(RecordHandler):
         problems: list[tuple[str, str]] = []
         clean = {"ref": _text(record, "ref", problems, required=True),
                  "name": _text(record, "name", problems, required=True)}
+        if clean["ref"] and not REF_PATTERN.fullmatch(clean["ref"]):
+            problems.append(("ref", "may hold only letters, digits, '.', '_' and '-'"))
         if clean["ref"] and clean["ref"] in ctx.seen("pes"):
             problems.append(("ref", f"duplicate ref {clean['ref']!r} in this file"))
         legal_form = record.get("legal_form")
         if legal_form is None:
             problems.append(("legal_form", "is required"))
-        elif legal_form not in LEGAL_FORMS:
+        elif not isinstance(legal_form, str) or legal_form not in LEGAL_FORMS:
             problems.append(("legal_form", f"unknown legal form {legal_form!r}"))
         clean["legal_form"] = legal_form
         self._codes(record, clean, problems)
@@ -70,7 +81,7 @@ class PesHandler(RecordHandler):
             except ValueError as exc:
                 problems.append(("disadvantaged_share", str(exc)))
         status = record.get("status")
-        if status is not None and status not in STATUSES:
+        if status is not None and (not isinstance(status, str) or status not in STATUSES):
             problems.append(("status", f"unknown status {status!r}"))
         clean["status"] = status
         if not problems:
@@ -80,6 +91,8 @@ class PesHandler(RecordHandler):
     @staticmethod
     def _codes(record, clean, problems):
         try:
+            if record.get("powiat") is not None and not isinstance(record["powiat"], str):
+                raise ValueError("must be a string such as \"0463\"")
             clean["powiat"] = validation.powiat(record["powiat"]) if record.get("powiat") else None
             if clean["powiat"] is None:
                 problems.append(("powiat", "is required"))
@@ -109,8 +122,10 @@ class PesHandler(RecordHandler):
         if not isinstance(address, dict):
             problems.append(("address", "must be an object with street, postal_code and city"))
             return
-        clean["street"] = address.get("street") or None
-        clean["city"] = address.get("city") or None
+        for key in ("street", "city"):
+            sub: list[tuple[str, str]] = []
+            clean[key] = _checked_text(address.get(key), key, sub)
+            problems.extend(("address", f"{k} {reason}") for k, reason in sub)
         if address.get("postal_code"):
             try:
                 clean["postal_code"] = validation.postal_code(address["postal_code"])
@@ -139,6 +154,7 @@ class PesHandler(RecordHandler):
         if pes.status == "verified" and pes.verified_at is None:
             pes.verified_at = datetime.now(timezone.utc)
         db.session.flush()
+        audit.record(None, "pes.import", pes, after=audit.snapshot(pes, ("ref", "name", "status")))
         return created
 
     def export(self):
