@@ -13,7 +13,8 @@ def utcnow() -> datetime:
 
 
 # Global roles. Membership of a PES (owner/editor) is not a role: it is a PesMembership row.
-ROLES = ("buyer", "purchaser", "moderator", "admin")
+ROLES = ("buyer", "purchaser", "moderator", "admin", "committee", "committee_chair")
+COMMITTEE_ROLES = ("committee", "committee_chair")  # the quality mark's committee (Kapituła) and its chair
 STAFF_ROLES = ("moderator", "admin")
 
 INSTITUTION_KINDS = ("gmina", "powiat", "jednostka_gminy", "jednostka_powiatu", "wojewodztwo", "inna_publiczna")
@@ -56,6 +57,10 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def is_committee(self) -> bool:
+        return self.role in COMMITTEE_ROLES
 
     @property
     def is_admin(self) -> bool:

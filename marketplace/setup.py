@@ -55,6 +55,8 @@ def register_extensions(app: Flask) -> None:
 
     # Import the models so that metadata (and Alembic) see every table.
     import accounts.models  # noqa: F401
+    import catalog.mark.models  # noqa: F401
+    import catalog.models  # noqa: F401
     import marketplace.audit  # noqa: F401
     import marketplace.outbox  # noqa: F401
     import marketplace.pes.models  # noqa: F401
@@ -81,6 +83,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(pes_bp)
     app.register_blueprint(moderation_bp)
+    from catalog.mark.views import bp as mark_bp
+    from catalog.moderation import bp as catalog_moderation_bp
+    from catalog.views import bp as catalog_bp
+
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(catalog_moderation_bp)
+    app.register_blueprint(mark_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""The regional quality mark: applications, committee review, awarded certificates and the public register."""
