@@ -6,7 +6,7 @@
 """
 from functools import wraps
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -58,6 +58,33 @@ def confirmed_required(view):
     return wrapped
 
 
+def _purchaser_lock_reason(user) -> str:
+    if user.role != "purchaser":
+        return _("Ta strona jest przeznaczona dla zamawiających publicznych, których konto potwierdził "
+                 "ośrodek regionalny.")
+    if not user.is_confirmed:
+        return _("Najpierw potwierdź swój adres e-mail – kliknij link z wiadomości, którą wysłaliśmy.")
+    if user.institution_status == "rejected" or (user.institution and user.institution.status == "rejected"):
+        return _("Ośrodek regionalny nie potwierdził, że działasz w imieniu instytucji, dlatego narzędzia "
+                 "dla zamawiających są niedostępne. Szczegóły znajdziesz w ustawieniach konta.")
+    return _("Twoje konto zamawiającego czeka na potwierdzenie przez ośrodek regionalny. Do tego czasu "
+             "narzędzia dla zamawiających są niedostępne, a konto działa jak konto kupującego.")
+
+
+def verified_purchaser_required(view):
+    """Purchaser tools: only accounts whose tie to a verified institution staff confirmed
+    (user.is_verified_purchaser); others get a 403 page saying why, anonymous visitors the login page."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_verified_purchaser:
+            return render_template("errors/error.html", code=403, title=_("Brak dostępu"),
+                                   text=_purchaser_lock_reason(current_user)), 403
+        return view(*args, **kwargs)
+    return wrapped
+
+
 def note(flag: str) -> None:
     """Mark this request (a failed login, a mail sent) for the limits that look at it after the response."""
     request.environ["accounts." + flag] = True
@@ -82,7 +109,27 @@ def login_limited(view):
 
 
 def mail_limited(only_when_sent: bool = False):
-    """Forms that send mail are limited per address (MAIL_LIMIT); with only_when_sent, only the posts for
-    which the view called note("mail_sent") count."""
+    """Forms that send mail are limited per client address (MAIL_LIMIT); with only_when_sent, only the posts
+    for which the view called note("mail_sent") count."""
     return limiter.limit(lambda: current_app.config["MAIL_LIMIT"], methods=["POST"],
                          deduct_when=_noted("mail_sent") if only_when_sent else None)
+
+
+def posted_address(field: str):
+    """The address typed into a form field, as the key of the per-recipient limit."""
+    return lambda: (request.form.get(field) or "").strip().lower()
+
+
+def account_address() -> str:
+    """The signed-in account's own address, as the key of the per-recipient limit."""
+    return current_user.email.lower() if current_user.is_authenticated else ""
+
+
+def recipient_limited(address):
+    """Mail to one address is limited (MAIL_LIMIT_PER_RECIPIENT, shared by every form that mails), so that
+    nobody can flood a mailbox from many machines. The posts that count are those for which the view called
+    note("mail_sent"), which it does whether or not the account exists, so the limit reveals nothing."""
+    return limiter.shared_limit(
+        lambda: current_app.config.get("MAIL_LIMIT_PER_RECIPIENT", "3 per hour"), "mail-recipient",
+        key_func=lambda: "mail-to:" + address(), methods=["POST"], exempt_when=lambda: not address(),
+        deduct_when=_noted("mail_sent"))

@@ -3,19 +3,17 @@
 Plain functions on data; they flush but never commit, queue mail through the outbox, and raise
 AccountError (with a message for the person) or a tokens.TokenError when something cannot be done.
 """
+from datetime import UTC
 from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
-from flask_babel import force_locale, get_locale
+from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from accounts import tokens
+from accounts import notices, tokens
 from accounts.models import ROLES, Institution, User, utcnow
 from accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
-from marketplace import outbox
 from marketplace.extensions import db
 
 
@@ -42,18 +40,6 @@ def normalise_email(value: str) -> str:
 
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
-
-
-def _current_locale() -> str:
-    return str(get_locale() or current_app.config.get("BABEL_DEFAULT_LOCALE", "pl"))
-
-
-def _mail(to: str, locale: str | None, subject, template: str, **context) -> None:
-    """Queue a mail with its subject and body in the recipient's language."""
-    locale = locale or _current_locale()
-    with force_locale(locale):
-        subject_text = str(subject)
-    outbox.queue(to, subject_text, template, locale=locale, **context)
 
 
 def _email_taken() -> AccountError:
@@ -85,24 +71,32 @@ def institution_for(name: str, nip: str, kind: str) -> Institution:
     return inst
 
 
-def register(email: str, name: str, password: str, account_type: str, institution: dict | None = None) -> User:
-    """Sign-up: the account (and the purchaser's institution), and the confirmation mail."""
-    if find_by_email(email) is not None:  # checked first so that no institution is left behind
-        raise _email_taken()
+def register(email: str, name: str, password: str, account_type: str, institution: dict | None = None) -> User | None:
+    """Sign-up: the account (and the purchaser's institution), and the confirmation mail.
+
+    For an address that already has an account nothing is written: its owner is mailed a notice and None
+    is returned, so that the caller answers exactly as for a new account and reveals nothing.
+    A purchaser waits, whatever the institution, until staff confirm that they act for it.
+    """
+    existing = find_by_email(email)  # checked first so that no institution is left behind
+    if existing is not None:
+        hash_password(password)  # the same work as a real sign-up, so the answer takes as long
+        notices.signup_attempt(existing)
+        return None
     inst = None
     if account_type == "purchaser":
         inst = institution_for(institution["name"], institution["nip"], institution["kind"])
     user = create_account(email, password, name=name, role=account_type, institution=inst)
     user.terms_accepted_at = utcnow()
+    if account_type == "purchaser":
+        user.institution_status = "pending"
+    db.session.flush()
     send_confirmation(user)
     return user
 
 
 def send_confirmation(user: User) -> None:
-    claims = {"uid": user.id, "em": tokens.fingerprint(user.email)}
-    link = url_for("accounts.confirm_email", token=tokens.issue("confirm", claims), _external=True)
-    _mail(user.email, user.locale, _l("Potwierdź adres e-mail"), "mail/accounts/confirm.txt",
-          user=user, link=link, hours=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 3600)
+    notices.confirmation(user)
 
 
 def _user_of(claims: dict) -> User:
@@ -146,34 +140,34 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def reset_claims(user: User) -> dict:
-    """What a reset link carries: the account and a fingerprint of its current password hash."""
-    return {"uid": user.id, "pw": tokens.fingerprint(user.password_hash)}
+    """What a reset link carries: the account and fingerprints of its current password hash and address,
+    so that the link stops working once the password or the address changes."""
+    return {"uid": user.id, "pw": tokens.fingerprint(user.password_hash), "em": tokens.fingerprint(user.email)}
 
 
 def request_password_reset(email: str) -> None:
     """Mail a reset link if the account exists; say nothing either way."""
     user = find_by_email(email)
-    if user is None:
-        return
-    link = url_for("accounts.reset_password", token=tokens.issue("reset", reset_claims(user)), _external=True)
-    _mail(user.email, user.locale, _l("Ustawienie nowego hasła"), "mail/accounts/reset.txt",
-          user=user, link=link, minutes=current_app.config["RESET_TOKEN_MAX_AGE"] // 60)
+    if user is not None:
+        notices.reset_link(user, reset_claims(user))
 
 
 def user_for_reset(token: str) -> User:
     """The account a reset link is for, while the link is unused and fresh."""
     claims = tokens.read("reset", token)
     user = _user_of(claims)
-    if claims.get("pw") != tokens.fingerprint(user.password_hash):
+    if (claims.get("pw") != tokens.fingerprint(user.password_hash)
+            or claims.get("em") != tokens.fingerprint(user.email)):
         raise tokens.TokenUsed()
     return user
 
 
 def set_password(user: User, new_password: str) -> None:
-    """A new password; every other session and remember-me cookie stops working."""
+    """A new password; every other session and remember-me cookie stops working, and the owner is told."""
     user.password_hash = hash_password(new_password)
     user.session_version = (user.session_version or 1) + 1
     db.session.flush()
+    notices.password_changed(user)
 
 
 def reset_password(token: str, new_password: str) -> User:
@@ -209,12 +203,9 @@ def request_email_change(user: User, password: str, new_email: str) -> None:
     if new_email == user.email:
         raise AccountError(_("To jest Twój obecny adres e-mail."), "new_email")
     if find_by_email(new_email) is not None:
-        raise AccountError(_("Ten adres e-mail jest już używany przez inne konto."), "new_email")
+        raise email_in_use("new_email")
     claims = {"uid": user.id, "old": tokens.fingerprint(user.email), "new": new_email}
-    link = url_for("accounts.confirm_email_change", token=tokens.issue("email", claims), _external=True)
-    _mail(new_email, user.locale, _l("Potwierdź nowy adres e-mail"), "mail/accounts/email_change.txt",
-          user=user, link=link, new_email=new_email,
-          hours=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 3600)
+    notices.email_change_link(user, new_email, claims)
 
 
 def apply_email_change(token: str) -> User:
@@ -225,14 +216,17 @@ def apply_email_change(token: str) -> User:
     if claims.get("old") != tokens.fingerprint(user.email) or not isinstance(new_email, str):
         raise tokens.TokenUsed()
     if find_by_email(new_email) is not None:
-        raise AccountError(_("Ten adres e-mail jest już używany przez inne konto."))
+        raise email_in_use()
     old_email = user.email
     user.email = new_email
     user.email_confirmed_at = utcnow()
     db.session.flush()
-    _mail(old_email, user.locale, _l("Adres e-mail konta został zmieniony"), "mail/accounts/email_changed.txt",
-          user=user, old_email=old_email, new_email=new_email)
+    notices.email_changed(user, old_email)
     return user
+
+
+def email_in_use(field: str | None = None) -> AccountError:
+    return AccountError(_("Ten adres e-mail jest już używany przez inne konto."), field)
 
 
 def blocking_pes(user: User) -> list:
@@ -247,21 +241,39 @@ def blocking_pes(user: User) -> list:
     return blocking
 
 
+def is_last_admin(user: User, lock: bool = False) -> bool:
+    """Whether this is the portal's only administrator; with `lock`, the admins' rows are locked, so that
+    two admins deleting their accounts at once cannot both go."""
+    if user.role != "admin":
+        return False
+    query = select(User.id).where(User.role == "admin")
+    admins = db.session.scalars(query.with_for_update() if lock else query).all()
+    return admins == [user.id]
+
+
 def delete_account(user: User, password: str) -> None:
     """Erase the account (RODO); memberships go with it; a last mail confirms it."""
     check_password(user, password)
+    if is_last_admin(user, lock=True):
+        raise AccountError(_("Jesteś jedynym administratorem portalu, więc nie możesz usunąć swojego konta. "
+                             "Najpierw nadaj rolę administratora innej osobie."))
     blocking = blocking_pes(user)
     if blocking:
         names = ", ".join(p.name for p in blocking)
         raise AccountError(_("Jesteś jedynym właścicielem podmiotu, który ma innych członków: %(names)s. "
                              "Najpierw przekaż komuś z nich rolę właściciela.", names=names))
-    _mail(user.email, user.locale, _l("Konto zostało usunięte"), "mail/accounts/deleted.txt", user=user)
+    notices.account_deleted(user)
     db.session.delete(user)
     db.session.flush()
 
 
 def _iso(value):
-    return value.isoformat() if value is not None else None
+    """ISO 8601 in UTC with its offset; SQLite gives back naive datetimes, which were stored as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC).isoformat()
+    return value.astimezone(UTC).isoformat()
 
 
 def export_data(user: User) -> dict:
@@ -273,7 +285,8 @@ def export_data(user: User) -> dict:
                     "terms_accepted_at": _iso(user.terms_accepted_at),
                     "created_at": _iso(user.created_at), "last_login_at": _iso(user.last_login_at)},
         "institution": None if inst is None else {
-            "name": inst.name, "nip": inst.nip, "kind": inst.kind, "status": inst.status},
+            "name": inst.name, "nip": inst.nip, "kind": inst.kind, "status": inst.status,
+            "your_status": user.institution_status, "your_status_checked_at": _iso(user.institution_checked_at)},
         "pes_memberships": [{"pes_id": m.pes_id, "pes_name": m.pes.name, "role": m.role,
                              "since": _iso(m.created_at)} for m in user.memberships],
         "exported_at": _iso(utcnow()),

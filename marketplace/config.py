@@ -98,6 +98,10 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "LOGIN_LIMIT_PER_ADDRESS": "20 per 10 minutes",
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 10 minutes",
         "MAIL_LIMIT": "5 per hour",
+        "MAIL_LIMIT_PER_RECIPIENT": "3 per hour",
+        # The quality mark: certificate numbers and how long a mark is valid.
+        "MARK_NUMBER_FORMAT": "ZJ/{year}/{seq:04d}",
+        "MARK_VALIDITY_MONTHS": 12,
         "ARGON2_FAST": False,
         "PES_DATA_STALE_DAYS": 365,
     }

@@ -62,6 +62,13 @@ def commit() -> None:
         deliver([m.id for m in queued])
 
 
+def rollback() -> None:
+    """Roll back the request's transaction and forget the mail it had queued."""
+    db.session.rollback()
+    if has_request_context():
+        g.pop("outbox_queued", None)
+
+
 def _build(row: OutboxMail) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]

@@ -1,4 +1,5 @@
 """Password reset by a mailed link: same answer for everyone, single use, expiry, sessions ended."""
+import re
 import time
 
 import pytest
@@ -129,3 +130,40 @@ def test_reset_requests_are_rate_limited_per_address(client, mailbox):
     assert codes == [200, 200, 429]
     assert "Odczekaj" in ask_for_reset(client, "nikt@example.org").get_data(as_text=True)
     assert len(mailbox.to("jan@example.org")) == 2
+
+
+@pytest.mark.parametrize("app_config", [{"SERVER_NAME": None}])  # as in production: no fixed host name
+def test_links_in_mail_use_the_portal_address_not_the_request_host(client, mailbox):
+    make_user("jan@example.org")
+    db.session.commit()
+    evil = {"Host": "evil.example"}
+    html = client.get("/konto/haslo", headers=evil).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    resp = client.post("/konto/haslo", data={"csrf_token": token, "email": "jan@example.org"}, headers=evil)
+    assert resp.status_code == 200 and "Sprawdź skrzynkę e-mail" in resp.get_data(as_text=True)
+    body = mailbox.body(mailbox.last("jan@example.org"))
+    assert "evil.example" not in body
+    assert re.search(r"^http://localhost/konto/haslo/\S+$", body, re.MULTILINE)
+
+
+def test_a_link_mailed_before_an_address_change_stops_working(client, mailbox):
+    user = make_user("jan@example.org")
+    db.session.commit()
+    path = reset_link(client, mailbox)
+    user.email = "nowy@example.org"  # the address changed after the link was mailed
+    db.session.commit()
+    resp = client.get(path)
+    assert resp.status_code == 400 and "został już wykorzystany" in resp.get_data(as_text=True)
+    assert set_new_password(client, path).status_code == 400
+    assert login(client, "nowy@example.org", PASSWORD).status_code == 302
+
+
+def test_the_owner_is_told_after_a_reset(client, mailbox):
+    make_user("jan@example.org")
+    db.session.commit()
+    set_new_password(client, reset_link(client, mailbox))
+    notice = mailbox.last("jan@example.org")
+    assert notice["Subject"] == "Hasło do konta zostało zmienione"
+    body = mailbox.body(notice)
+    assert "zostało zmienione" in body and "http://localhost/konto/haslo" in body
+    assert len(mailbox.to("jan@example.org")) == 2  # the link, then the notice

@@ -1,4 +1,5 @@
 """Sign-up, the confirmation link, and what a visitor sees when the form is wrong."""
+import re
 import time
 
 import pytest
@@ -9,8 +10,8 @@ from accounts import tokens
 from accounts.models import Institution, User
 from marketplace.extensions import db
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD, login, make_institution, make_user
-from tests.test_accounts_support import fresh_client, link_in
+from tests.factories import PASSWORD, login, make_user
+from tests.test_accounts_support import address_taken_meanwhile, fresh_client, link_in
 
 NEW_PASSWORD = "Zielona-Lampa-nad-Wisla"
 
@@ -39,6 +40,15 @@ def users_count() -> int:
     return db.session.scalar(select(func.count()).select_from(User))
 
 
+def logged_in(client) -> bool:
+    return client.get("/konto/ustawienia").status_code == 200
+
+
+def check_mail_page(client) -> str:
+    """The page after sign-up, without the per-visitor CSRF token, to compare two visitors' pages."""
+    return re.sub(r'value="[^"]+"', "", client.get("/konto/sprawdz-poczte").get_data(as_text=True))
+
+
 def test_signup_creates_account_and_the_mailed_link_confirms_it(client, mailbox):
     resp = signup(client)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/konto/sprawdz-poczte")
@@ -46,24 +56,55 @@ def test_signup_creates_account_and_the_mailed_link_confirms_it(client, mailbox)
     assert user.email == "ewa.nowak@example.org" and user.role == "buyer" and not user.is_confirmed
     assert user.terms_accepted_at is not None  # the consent is recorded with its date
     page = client.get("/konto/sprawdz-poczte").get_data(as_text=True)
-    assert "ewa.nowak@example.org" in page and "Wyślij link ponownie" in page
+    assert "ewa.nowak@example.org" in page and "Sprawdź skrzynkę e-mail" in page
+    assert not logged_in(client)  # signing in would tell a stranger that the address was new
 
     path = link_in(mailbox.body(mailbox.last("ewa.nowak@example.org")), "/konto/potwierdz/")
     page = client.get(path)
     assert page.status_code == 200 and "Adres e-mail potwierdzony" in page.get_data(as_text=True)
+    assert 'href="/konto/logowanie?next=/konto/ustawienia">Zaloguj się' in page.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, user.id).is_confirmed
 
     again = client.get(path)
     assert again.status_code == 200 and "został już potwierdzony" in again.get_data(as_text=True)
+    assert login(client, "ewa.nowak@example.org", NEW_PASSWORD).status_code == 302
+    assert client.get("/konto/sprawdz-poczte").headers["Location"].endswith("/konto/ustawienia")
 
 
-def test_duplicate_email_gets_a_clear_message_and_no_second_account(client, mailbox):
-    make_user("ewa.nowak@example.org")
+def test_a_taken_address_gets_the_same_answer_and_its_owner_a_notice(client, app, mailbox):
+    owner = make_user("ewa.nowak@example.org", name="Ewa Właścicielka")
     db.session.commit()
-    page = signup(client, email="EWA.NOWAK@example.org").get_data(as_text=True)
-    assert "Konto z tym adresem e-mail już istnieje" in page
-    assert users_count() == 1 and mailbox.messages() == []
+    taken = signup(client, email="EWA.NOWAK@example.org", name="Ktoś Obcy", **purchaser())
+    stranger = fresh_client(app)
+    new = signup(stranger, email="nowa.osoba@example.org")
+    assert (taken.status_code, taken.headers["Location"]) == (new.status_code, new.headers["Location"])
+    assert check_mail_page(client).replace("ewa.nowak@example.org", "X") == \
+        check_mail_page(stranger).replace("nowa.osoba@example.org", "X")
+    assert not logged_in(client) and not logged_in(stranger)
+
+    assert users_count() == 2  # the owner and the new account: no second row for the taken address
+    assert db.session.scalar(select(func.count()).select_from(Institution)) == 0
+    db.session.expire_all()
+    kept = db.session.get(User, owner.id)
+    assert (kept.name, kept.role, kept.institution_id) == ("Ewa Właścicielka", "buyer", None)
+    assert login(client, "ewa.nowak@example.org", PASSWORD).status_code == 302  # the password is unchanged
+
+    [notice] = mailbox.to("ewa.nowak@example.org")
+    body = mailbox.body(notice)
+    assert "już istnieje" in body and "/konto/potwierdz/" not in body
+    assert "http://localhost/konto/logowanie" in body and "http://localhost/konto/haslo" in body
+
+
+def test_two_simultaneous_signups_with_one_address_end_normally(client, mailbox):
+    with address_taken_meanwhile("ewa.nowak@example.org") as taken:
+        resp = signup(client)
+    assert taken, "the other sign-up did not happen"
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/konto/sprawdz-poczte")
+    assert users_count() == 1
+    assert db.session.scalar(select(User.name)) == "Inna Osoba"  # the other request's account
+    assert "już istnieje" in mailbox.body(mailbox.last("ewa.nowak@example.org"))
+    assert len(mailbox.messages()) == 1  # the confirmation of the rolled-back account was never sent
 
 
 def test_weak_password_is_refused_with_the_reason(client):
@@ -87,20 +128,12 @@ def test_repeated_password_must_match_and_consent_is_required(client):
 def test_purchaser_signup_creates_a_pending_institution_shown_in_settings(client):
     signup(client, **purchaser())
     user = db.session.scalar(select(User))
-    assert user.role == "purchaser"
+    assert (user.role, user.institution_status) == ("purchaser", "pending")
     assert (user.institution.nip, user.institution.status, user.institution.kind) == ("8790176802", "pending", "gmina")
+    login(client, "ewa.nowak@example.org", NEW_PASSWORD)
     page = client.get("/konto/ustawienia").get_data(as_text=True)
     assert "Gmina Lubicz" in page and "czeka na weryfikację" in page
-
-
-def test_purchaser_with_a_known_nip_joins_that_institution(client):
-    inst = make_institution(name="Gmina Lubicz", nip="8790176802", status="verified")
-    db.session.commit()
-    signup(client, **purchaser(institution_name="Urząd Gminy Lubicz"))
-    user = db.session.scalar(select(User))
-    assert user.institution_id == inst.id
-    assert db.session.scalar(select(func.count()).select_from(Institution)) == 1
-    assert "zweryfikowany" in client.get("/konto/ustawienia").get_data(as_text=True)
+    assert "czeka na potwierdzenie przez ośrodek regionalny" in page
 
 
 def test_purchaser_with_invalid_nip_is_refused_and_nothing_is_written(client, mailbox):

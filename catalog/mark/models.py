@@ -83,7 +83,9 @@ class QualityMark(db.Model):
     number: Mapped[str] = mapped_column(String(40), unique=True, index=True)
     offering_id: Mapped[int] = mapped_column(ForeignKey("offerings.id", ondelete="CASCADE"), index=True)
     pes_id: Mapped[int] = mapped_column(ForeignKey("pes.id", ondelete="CASCADE"), index=True)
-    application_id: Mapped[int | None] = mapped_column(ForeignKey("mark_applications.id", ondelete="SET NULL"))
+    # use_alter: applications point at the mark they renew and marks at their application (a cycle).
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mark_applications.id", ondelete="SET NULL", use_alter=True))
     valid_from: Mapped[date] = mapped_column(db.Date, index=True)
     valid_until: Mapped[date] = mapped_column(db.Date, index=True)
     status: Mapped[str] = mapped_column(String(10), default="active", index=True)

@@ -49,9 +49,15 @@ def test_purchaser_signs_up_confirms_and_sees_the_institution(page, a11y, mailbo
     page.goto(link.group(0))
     _check(page, a11y)
     expect(page.get_by_role("heading", level=1)).to_have_text("Adres e-mail potwierdzony")
-    page.get_by_role("link", name="Przejdź do konta").click()
+    page.locator("main").get_by_role("link", name="Zaloguj się").click()
+    _check(page, a11y)
+    page.get_by_label("Adres e-mail").fill("urzednik@example.org")
+    page.get_by_label("Hasło").fill(NEW_PASSWORD)
+    _submit(page, "Zaloguj się")
+    page.get_by_role("link", name="Moje konto").click()
     _check(page, a11y)
     expect(page.locator("main")).to_contain_text("czeka na weryfikację")
+    expect(page.locator("main")).to_contain_text("czeka na potwierdzenie przez ośrodek regionalny")
 
 
 def test_login_reset_and_deletion_pages(page, a11y, mailbox):

@@ -47,7 +47,7 @@ def sign_up(page, a11y, email):
     page.get_by_label(re.compile("Akceptuję regulamin")).check()
     page.get_by_role("button", name="Załóż konto").click()
     a11y.check(page)
-    expect(page.get_by_role("heading", level=1)).to_have_text("Potwierdź adres e-mail")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sprawdź skrzynkę e-mail")
 
 
 def create_pes(page, a11y, tmp_path):
@@ -73,7 +73,7 @@ def log_out(page, a11y):
 
 
 def log_in(page, a11y, email):
-    page.get_by_role("link", name="Zaloguj się").click()
+    page.get_by_role("link", name="Zaloguj się").first.click()
     a11y.check(page)
     page.get_by_label("Adres e-mail").fill(email)
     page.get_by_label("Hasło").fill(PASSWORD)
@@ -98,6 +98,7 @@ def test_sign_up_create_pes_verify_and_find_it_in_the_directory(app, page, a11y,
     page.goto(confirmation_link(app.config["MAIL_DIR"], "zofia@example.org"))
     a11y.check(page)
     expect(page.locator("main")).to_contain_text("potwierdzony")
+    log_in(page, a11y, "zofia@example.org")
     create_pes(page, a11y, tmp_path)
     log_out(page, a11y)
 

@@ -1,0 +1,232 @@
+"""Offering records of the import format (CONTRACT section 3): validation, upsert by ref, export.
+
+An offering's `quality_mark` imports an already awarded mark (number and dates); it is valid from valid_from
+to valid_until, both days included.
+"""
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+
+from catalog import categories, cpv
+from catalog.mark.models import MARK_STATUSES, QualityMark
+from catalog.models import KINDS, STATUSES, VAT_RATES, CpvCode, Offering
+from marketplace import audit
+from marketplace.extensions import db
+from marketplace.pes import validation
+from marketplace.pes.models import Pes
+from marketplace.transfer import ImportContext, RecordHandler
+
+LIMITS = {"ref": 64, "title": 200, "description": 10000, "unit": 40, "min_order": 100, "lead_time": 100,
+          "subcategory": 60}
+REF_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_PRICE = Decimal("1000000")
+
+
+def _string(record, key, problems, required=False):
+    value = record.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            problems.append((key, "is required"))
+        return None
+    if not isinstance(value, str):
+        problems.append((key, "must be a string"))
+        return None
+    if len(value) > LIMITS.get(key, 250):
+        problems.append((key, f"is longer than {LIMITS.get(key, 250)} characters"))
+    return value.strip()
+
+
+def parse_price(value) -> Decimal | None:
+    """A net price: a decimal string (or number) above zero with at most 2 decimal places, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError("must be a decimal string such as \"18.50\", or null for price on request")
+    try:
+        price = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("must be a decimal string such as \"18.50\"") from None
+    if not price.is_finite() or price <= 0:
+        raise ValueError("must be greater than zero")
+    if price.as_tuple().exponent < -2:
+        raise ValueError("may have at most 2 decimal places")
+    if price > MAX_PRICE:
+        raise ValueError(f"is more than {MAX_PRICE} PLN: check the amount")
+    return price.quantize(Decimal("0.01"))
+
+
+def _date(value, key, problems):
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        pass
+    problems.append(("quality_mark", f"{key} must be a date such as 2026-05-31"))
+    return None
+
+
+def _mark(record, problems):
+    mark = record.get("quality_mark")
+    if mark is None:
+        return None
+    if not isinstance(mark, dict):
+        problems.append(("quality_mark", "must be an object with number, valid_from and valid_until"))
+        return None
+    number = mark.get("number")
+    if not isinstance(number, str) or not number.strip() or len(number) > 40:
+        problems.append(("quality_mark", "number is required (at most 40 characters)"))
+    start, end = _date(mark.get("valid_from"), "valid_from", problems), _date(mark.get("valid_until"), "valid_until",
+                                                                             problems)
+    if start and end and end < start:
+        problems.append(("quality_mark", "valid_until is before valid_from"))
+    status = mark.get("status", "active")  # an extension: export keeps suspended and revoked marks so
+    if status not in MARK_STATUSES:
+        problems.append(("quality_mark", f"status must be one of {', '.join(MARK_STATUSES)}"))
+    return {"number": (number or "").strip(), "valid_from": start, "valid_until": end, "status": status}
+
+
+class OfferingHandler(RecordHandler):
+    type = "offering"
+    order = 20
+
+    def validate(self, record: dict, ctx: ImportContext):
+        problems: list[tuple[str, str]] = []
+        clean = {k: _string(record, k, problems, required=k in ("ref", "title"))
+                 for k in ("ref", "title", "description", "unit", "min_order", "lead_time", "subcategory")}
+        self._identity(record, clean, ctx, problems)
+        self._classification(record, clean, problems)
+        try:
+            clean["price_net"] = parse_price(record.get("price_net"))
+        except ValueError as exc:
+            problems.append(("price_net", str(exc)))
+        vat = record.get("vat_rate", "23")
+        vat = str(vat) if isinstance(vat, int) and not isinstance(vat, bool) else vat
+        if vat not in VAT_RATES:
+            problems.append(("vat_rate", f"must be one of {', '.join(VAT_RATES)}"))
+        clean["vat_rate"] = vat
+        self._lists(record, clean, problems)
+        status = record.get("status", "published")
+        if status not in STATUSES:
+            problems.append(("status", f"must be one of {', '.join(STATUSES)}"))
+        clean["status"] = status
+        clean["quality_mark"] = _mark(record, problems)
+        if not problems:
+            ctx.seen("offering").add(clean["ref"])
+            if clean["quality_mark"]:
+                ctx.seen("mark").add(clean["quality_mark"]["number"])
+        return clean, problems
+
+    @staticmethod
+    def _identity(record, clean, ctx, problems):
+        ref = clean.get("ref")
+        if ref and not REF_PATTERN.fullmatch(ref):
+            problems.append(("ref", "may hold only letters, digits, '.', '_' and '-'"))
+        if ref and ref in ctx.seen("offering"):
+            problems.append(("ref", f"duplicate ref {ref!r} in this file"))
+        pes_ref = record.get("pes_ref")
+        if not isinstance(pes_ref, str) or not pes_ref:
+            problems.append(("pes_ref", "is required"))
+        elif pes_ref not in ctx.seen("pes") and db.session.scalar(select(Pes.id).where(Pes.ref == pes_ref)) is None:
+            problems.append(("pes_ref", f"no PES with ref {pes_ref!r} in this file or in the database"))
+        clean["pes_ref"] = pes_ref
+        kind = record.get("kind")
+        if kind not in KINDS:
+            problems.append(("kind", f"must be {' or '.join(KINDS)}" if kind else "is required"))
+        clean["kind"] = kind
+
+    @staticmethod
+    def _classification(record, clean, problems):
+        category = record.get("category")
+        if not isinstance(category, str) or not categories.is_category(category):
+            problems.append(("category", f"unknown category {category!r}" if category else "is required"))
+        elif clean.get("subcategory") and not categories.is_subcategory(category, clean["subcategory"]):
+            problems.append(("subcategory", f"{clean['subcategory']!r} is not a subcategory of {category!r}"))
+        clean["category"] = category
+        codes = record.get("cpv") or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            problems.append(("cpv", "must be a list of codes such as \"55524000-9\""))
+            codes = []
+        normalised = []
+        for code in codes:
+            try:
+                normalised.append(cpv.normalise(code))
+            except ValueError as exc:
+                problems.append(("cpv", f"{code}: {exc}"))
+        known = set(db.session.scalars(select(CpvCode.code).where(CpvCode.code.in_(normalised)))) if normalised else set()
+        for code in normalised:
+            if code not in known:
+                problems.append(("cpv", f"{code} is not in the loaded CPV list"))
+        clean["cpv"] = normalised
+
+    @staticmethod
+    def _lists(record, clean, problems):
+        tags = record.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) and 0 < len(t) <= 40 for t in tags):
+            problems.append(("tags", "must be a list of short words"))
+            tags = []
+        clean["tags"] = [t.strip().lower() for t in tags][:10]
+        area = record.get("service_area")
+        if area is not None:
+            if not isinstance(area, list) or not all(isinstance(c, str) and validation.region.is_powiat(c) for c in area):
+                problems.append(("service_area", "must be a list of the region's powiat codes"))
+                area = None
+        clean["service_area"] = area
+
+    def upsert(self, clean: dict) -> bool:
+        offering = db.session.scalar(select(Offering).where(Offering.ref == clean["ref"]))
+        created = offering is None
+        if created:
+            offering = Offering(ref=clean["ref"])
+            db.session.add(offering)
+        offering.pes = db.session.scalar(select(Pes).where(Pes.ref == clean["pes_ref"]))
+        for key in ("kind", "title", "category", "subcategory", "price_net", "vat_rate", "unit", "min_order",
+                    "lead_time", "tags", "status"):
+            setattr(offering, key, clean.get(key))
+        offering.description = clean.get("description") or ""
+        offering.cpv = clean["cpv"]
+        offering.service_area = clean.get("service_area") or []
+        if offering.status == "published" and offering.published_at is None:
+            from marketplace import clock
+
+            offering.published_at = clock.now()
+        db.session.flush()
+        if clean.get("quality_mark"):
+            _upsert_mark(offering, clean["quality_mark"])
+        audit.record(None, "offering.import", offering, after=audit.snapshot(offering, ("ref", "title", "status")))
+        return created
+
+    def export(self):
+        marks = {}
+        for mark in db.session.scalars(select(QualityMark).order_by(QualityMark.valid_until)):
+            marks[mark.offering_id] = mark  # the latest one of each offering wins
+        for offering in db.session.scalars(select(Offering).order_by(Offering.id)):
+            yield to_record(offering, marks.get(offering.id))
+
+
+def _upsert_mark(offering: Offering, data: dict) -> None:
+    mark = db.session.scalar(select(QualityMark).where(QualityMark.number == data["number"]))
+    if mark is None:
+        mark = QualityMark(number=data["number"], status="active")
+        db.session.add(mark)
+    mark.offering_id, mark.pes_id = offering.id, offering.pes_id
+    mark.valid_from, mark.valid_until = data["valid_from"], data["valid_until"]
+    mark.status = data["status"]
+    db.session.flush()
+
+
+def to_record(offering: Offering, mark: QualityMark | None) -> dict:
+    rec = {"type": "offering", "ref": offering.ref, "pes_ref": offering.pes.ref, "kind": offering.kind,
+           "title": offering.title, "description": offering.description or None, "category": offering.category,
+           "subcategory": offering.subcategory, "cpv": offering.cpv,
+           "price_net": None if offering.price_net is None else f"{offering.price_net:.2f}",
+           "vat_rate": offering.vat_rate, "unit": offering.unit, "min_order": offering.min_order,
+           "lead_time": offering.lead_time, "tags": offering.tags or None,
+           "service_area": [a.powiat for a in offering.areas] or None, "status": offering.status}
+    out = {k: v for k, v in rec.items() if v is not None or k == "price_net"}
+    if mark is not None:
+        out["quality_mark"] = {"number": mark.number, "valid_from": mark.valid_from.isoformat(),
+                               "valid_until": mark.valid_until.isoformat()}
+        if mark.status != "active":
+            out["quality_mark"]["status"] = mark.status
+    return out
