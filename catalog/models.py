@@ -50,7 +50,7 @@ class Offering(db.Model):
     lead_time: Mapped[str | None] = mapped_column(String(100))
     tags: Mapped[list] = mapped_column(db.JSON, default=list)
     status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
-    # A moderator's unpublishing: the PES sees the reason and cannot publish again until it edits the offering.
+    # A moderator's unpublishing: the PES sees the reason; only a moderator lifts the block.
     blocked_reason: Mapped[str | None] = mapped_column(db.Text)
     blocked_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
