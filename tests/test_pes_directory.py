@@ -1,14 +1,13 @@
 """Public pages: who sees which profile, the directory's filters and pages, and stale-data notices."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from marketplace.extensions import db
 from tests.conftest import csrf_token
 from tests.factories import make_pes, make_user
-from tests.test_pes_support import sign_in  # noqa: F401
-
+from tests.test_pes_support import sign_in
 
 
 def _names(client, query: str = "") -> list[str]:
@@ -17,7 +16,7 @@ def _names(client, query: str = "") -> list[str]:
 
 
 def _long_ago(days: int = 400) -> datetime:
-    return datetime.now(timezone.utc) - timedelta(days=days)
+    return datetime.now(UTC) - timedelta(days=days)
 
 
 @pytest.mark.parametrize("status", ["pending", "rejected", "suspended"])
@@ -147,3 +146,27 @@ def test_confirm_needs_a_token_and_membership(app):
     assert other.post(f"/panel/pes/{pes.id}/potwierdz", data={"csrf_token": token}).status_code == 403
     db.session.expire_all()
     assert pes.data_is_stale(days=365)
+
+
+def test_name_search_and_order_treat_polish_letters_alike_on_every_database(client):
+    make_pes(name="Spółdzielnia ŁÓDŹ Kujawska")
+    make_pes(name="żółta łąka")
+    make_pes(name="Beta")
+    make_pes(name="ALFA")
+    db.session.commit()
+
+    assert _names(client, "?q=łódź") == ["Spółdzielnia ŁÓDŹ Kujawska"]
+    assert _names(client, "?q=ŻÓŁTA ŁĄ") == ["żółta łąka"]
+    assert _names(client, "?q=SPÓŁ") == ["Spółdzielnia ŁÓDŹ Kujawska"]
+    assert _names(client) == ["ALFA", "Beta", "Spółdzielnia ŁÓDŹ Kujawska", "żółta łąka"]
+
+
+@pytest.mark.parametrize("page", ["abc", "-3", "0", "99999999999999999999"])
+def test_odd_page_numbers_do_not_break_the_directory(client, page):
+    for n in range(3):
+        make_pes(name=f"Podmiot {n}")
+    db.session.commit()
+    resp = client.get(f"/pes?page={page}")
+    assert resp.status_code == 200
+    names = re.findall(r'<h3><a href="/pes/\d+">([^<]+)</a></h3>', resp.get_data(as_text=True))
+    assert names == ([] if page.startswith("9") else ["Podmiot 0", "Podmiot 1", "Podmiot 2"])

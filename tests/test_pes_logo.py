@@ -5,11 +5,20 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy.exc import DBAPIError
 
 from marketplace.extensions import db
 from tests.conftest import csrf_token
 from tests.factories import make_pes, make_user
-from tests.test_pes_support import all_pes, image_bytes, jpeg_with_gps, profile_form, sign_in, upload  # noqa: F401
+from tests.test_pes_support import (
+    all_pes,
+    image_bytes,
+    jpeg_with_gps,
+    profile_form,
+    sign_in,
+    upload,
+    writes_refused,
+)
 
 NEW = "/panel/pes/nowy"
 
@@ -106,3 +115,42 @@ def test_new_logo_replaces_and_deletes_the_old_file(app, client):
     post(remove_logo="y")
     db.session.expire_all()
     assert pes.logo is None and not second.exists()
+
+
+def test_logo_of_a_profile_that_could_not_be_saved_is_not_kept(app, client):
+    user = make_user()
+    db.session.commit()
+    sign_in(client, user)
+    form = profile_form(logo=upload(image_bytes("PNG", size=(300, 300)), "logo.png"),
+                        csrf_token=csrf_token(client, NEW))
+    with writes_refused("pes"), pytest.raises(DBAPIError):
+        client.post(NEW, data=form, content_type="multipart/form-data")
+    assert all_pes() == []
+    assert list((Path(app.config["UPLOAD_DIR"]) / "logos").glob("*")) == []
+
+
+def test_failed_save_keeps_the_old_logo_and_drops_the_new_one(app, client):
+    owner = make_user()
+    pes = make_pes(owner=owner)
+    db.session.commit()
+    sign_in(client, owner)
+    path = f"/panel/pes/{pes.id}/edytuj"
+
+    def post(data: bytes, filename: str):
+        form = profile_form(logo=upload(data, filename), csrf_token=csrf_token(client, path))
+        return client.post(path, data=form, content_type="multipart/form-data", follow_redirects=True)
+
+    post(image_bytes("PNG", size=(300, 300)), "a.png")
+    db.session.expire_all()
+    old_logo, old_name = pes.logo, pes.name
+    logos = Path(app.config["UPLOAD_DIR"]) / "logos"
+    assert [p.name for p in logos.glob("*")] == [old_logo.split("/")[1]]
+
+    with writes_refused("pes"), pytest.raises(DBAPIError):
+        post(image_bytes("JPEG", size=(500, 500)), "b.jpg")
+
+    db.session.expire_all()
+    assert (pes.logo, pes.name) == (old_logo, old_name)
+    assert [p.name for p in logos.glob("*")] == [old_logo.split("/")[1]]
+    with client.get(f"/media/{old_logo}") as served:
+        assert served.status_code == 200

@@ -1,7 +1,9 @@
 """Helpers shared by the PES tests (this module holds no tests of its own)."""
 import io
+from contextlib import contextmanager
 
 from PIL import Image
+from sqlalchemy import text
 
 from marketplace.extensions import db
 from marketplace.pes.models import Pes
@@ -53,3 +55,46 @@ def upload(data: bytes, filename: str):
 def all_pes() -> list[Pes]:
     db.session.expire_all()
     return db.session.scalars(db.select(Pes)).all()
+
+
+# The profile that profile_form() posts, as a verified PES: posting the form unchanged keeps it verified.
+CHECKED_DATA = {"name": "Spółdzielnia Socjalna Przystań", "legal_form": "spoldzielnia_socjalna",
+                "krs": "0000123456", "nip": "5260250274", "regon": "123456785", "social_enterprise_status": True,
+                "disadvantaged_share": 45, "integration_mission": True}
+
+
+def verified_pes(owner=None, **fields):
+    from tests.factories import make_pes
+
+    return make_pes(owner=owner, status="verified", **{**CHECKED_DATA, **fields})
+
+
+@contextmanager
+def writes_refused(table: str):
+    """Make the database itself refuse to save rows of `table`, as a full disk or a broken server would.
+
+    On PostgreSQL the refusal comes at commit (a deferred constraint trigger); SQLite has no deferred
+    triggers, so there it comes when the row is written.
+    """
+    if db.engine.dialect.name == "postgresql":
+        setup = [
+            ("CREATE OR REPLACE FUNCTION test_refuse_write() RETURNS trigger LANGUAGE plpgsql AS "
+             "$$ BEGIN RAISE EXCEPTION 'writes refused'; END $$"),
+            (f"CREATE CONSTRAINT TRIGGER test_refuse AFTER INSERT OR UPDATE ON {table} "
+             "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_refuse_write()")]
+        teardown = [f"DROP TRIGGER IF EXISTS test_refuse ON {table}", "DROP FUNCTION IF EXISTS test_refuse_write()"]
+    else:
+        setup = [f"CREATE TRIGGER test_refuse_{op} BEFORE {op} ON {table} BEGIN SELECT RAISE(ABORT, 'writes refused'); END"
+                 for op in ("INSERT", "UPDATE")]
+        teardown = [f"DROP TRIGGER IF EXISTS test_refuse_{op}" for op in ("INSERT", "UPDATE")]
+    db.session.commit()
+    with db.engine.begin() as conn:
+        for statement in setup:
+            conn.execute(text(statement))
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        with db.engine.begin() as conn:
+            for statement in teardown:
+                conn.execute(text(statement))

@@ -1,20 +1,19 @@
-"""The team of a PES: invitations by signed link, removing members, the last owner, and reminders."""
+"""The team of a PES: invitations by signed link, roles, removing members, the last owner, and reminders."""
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.pes import services
+from marketplace.pes import team as pes_team
 from marketplace.pes.cli import pes_cli
 from marketplace.pes.models import PesInvitation, PesMembership
 from tests.conftest import csrf_token
 from tests.factories import make_pes, make_user
-from tests.test_pes_support import sign_in  # noqa: F401
-
+from tests.test_pes_support import sign_in
 
 
 def _team(pes) -> str:
@@ -100,7 +99,7 @@ def test_expired_and_revoked_invitations_say_so(app, team, mailbox):
         def get_timestamp(self) -> int:
             return int(time.time()) - (days + 1) * 86400
 
-    old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=services.INVITE_SALT, signer=IssuedLongAgo)
+    old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=pes_team.INVITE_SALT, signer=IssuedLongAgo)
     expired = app.test_client().get(f"/zaproszenie/{old.dumps({'invitation': invitation.id})}")
     assert expired.status_code == 410 and "To zaproszenie wygasło" in expired.get_data(as_text=True)
 
@@ -186,7 +185,7 @@ def _run_reminders(app, runner) -> str:
 
 
 def test_remind_stale_mails_owners_once_a_month(app, runner, mailbox):
-    long_ago = datetime.now(timezone.utc) - timedelta(days=400)
+    long_ago = datetime.now(UTC) - timedelta(days=400)
     stale_owner, fresh_owner, pending_owner = make_user(), make_user(), make_user()
     stale = make_pes(owner=stale_owner, name="Zapomniany", data_confirmed_at=long_ago)
     make_pes(owner=fresh_owner, name="Aktualny")
@@ -202,7 +201,55 @@ def test_remind_stale_mails_owners_once_a_month(app, runner, mailbox):
     assert len(mailbox.messages()) == 1
 
     db.session.expire_all()
-    stale.stale_reminder_sent_at = datetime.now(timezone.utc) - timedelta(days=31)
+    stale.stale_reminder_sent_at = datetime.now(UTC) - timedelta(days=31)
     db.session.commit()
     assert "1 PES" in _run_reminders(app, runner)
     assert len(mailbox.messages()) == 2
+
+
+def test_unconfirmed_invitee_confirms_the_address_first(app, team, mailbox):
+    _owner, pes, client = team
+    invitee = make_user("niepotwierdzona@example.org", confirmed=False)
+    db.session.commit()
+    _invite(client, pes, invitee.email)
+    link = _link_in(mailbox.last(invitee.email))
+
+    guest = app.test_client()
+    sign_in(guest, invitee)
+    page = guest.get(link, follow_redirects=True).get_data(as_text=True)
+    assert "Najpierw potwierdź swój adres e-mail" in page and "Przyjmuję zaproszenie" not in page
+    resp = guest.post(link, data={"csrf_token": csrf_token(guest, "/konto/sprawdz-poczte")})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/konto/sprawdz-poczte")
+    assert invitee.email not in _members(pes)
+    assert db.session.scalar(select(PesInvitation)).is_open
+
+
+def test_invitation_to_someone_who_already_joined_changes_no_role(app, team):
+    owner, pes, _client = team
+    member = make_user("redaktorka@example.org")
+    invitation = PesInvitation(pes=pes, email=member.email, role="owner", invited_by_id=owner.id)
+    db.session.add_all([invitation, PesMembership(pes=pes, user=member, role="editor")])
+    db.session.commit()
+    with app.test_request_context():
+        link = f"/zaproszenie/{pes_team.invitation_token(invitation)}"
+
+    guest = app.test_client()
+    sign_in(guest, member)
+    resp = guest.post(link, data={"csrf_token": csrf_token(guest, link)})
+    assert resp.status_code == 409 and "Już należysz do zespołu" in resp.get_data(as_text=True)
+    assert _members(pes) == {"wlascicielka@example.org": "owner", "redaktorka@example.org": "editor"}
+
+
+@pytest.mark.parametrize("app_config", [{"PORTAL_URL": "https://portal.example.pl"}])
+def test_links_in_mail_point_at_the_configured_portal_address(app, team, runner, mailbox):
+    _owner, pes, client = team
+    resp = _invite(client, pes, "nowa@example.org")
+    assert resp.status_code == 200
+    body = mailbox.body(mailbox.last("nowa@example.org"))
+    assert re.search(r"^https://portal\.example\.pl/zaproszenie/\S+$", body, re.MULTILINE)
+    assert "http://localhost" not in body
+
+    pes.data_confirmed_at = datetime.now(UTC) - timedelta(days=400)
+    db.session.commit()
+    _run_reminders(app, runner)
+    assert "https://portal.example.pl/panel/pes" in mailbox.body(mailbox.last("wlascicielka@example.org"))

@@ -14,4 +14,5 @@ def remind_stale() -> None:
     """Mail the owners of verified PES whose data has not been confirmed for too long (once in 30 days)."""
     reminded, mails = services.remind_stale()
     outbox.commit()
-    click.echo(_("Przypomnienia wysłano do %(pes)d PES (%(mails)d wiadomości).", pes=reminded, mails=mails))
+    outbox.deliver([m.id for m in mails])  # outside a request, commit() leaves the delivery to us
+    click.echo(_("Przypomnienia wysłano do %(pes)d PES (%(mails)d wiadomości).", pes=reminded, mails=len(mails)))

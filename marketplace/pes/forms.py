@@ -7,13 +7,14 @@ from wtforms import (
     BooleanField,
     EmailField,
     Form,
+    HiddenField,
     IntegerField,
     SearchField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from marketplace import region
 from marketplace.core.fields import MultiCheckboxField
@@ -147,6 +148,12 @@ class InviteForm(FlaskForm):
         super().__init__(*args, **kwargs)
         hints = {"owner": _l("zarządza też zespołem"), "editor": _l("edytuje profil")}
         self.role.choices = [(r, f"{ROLE_LABELS[r]} ({hints[r]})") for r in MEMBER_ROLES]
+
+
+class RoleForm(FlaskForm):
+    """A button on the team page that gives a member another role."""
+
+    role = HiddenField(validators=[DataRequired(), AnyOf(MEMBER_ROLES)])
 
 
 class ActionForm(FlaskForm):

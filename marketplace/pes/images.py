@@ -8,6 +8,7 @@ import io
 import os
 import secrets
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import current_app
@@ -91,6 +92,21 @@ def store(logo: PreparedLogo) -> str:
     with open(os.path.join(_folder(), name), "xb") as fh:
         fh.write(logo.data)
     return f"{LOGO_FOLDER}/{name}"
+
+
+@contextmanager
+def stored_for_saving(logo: PreparedLogo | None):
+    """Write a new logo for the change being saved, and remove it again if saving fails.
+
+        with images.stored_for_saving(form.prepared_logo) as path:
+            ...  # change and commit; delete the replaced file only after this block
+    """
+    path = store(logo) if logo else None
+    try:
+        yield path
+    except BaseException:
+        delete(path)
+        raise
 
 
 def delete(relative_path: str | None) -> None:

@@ -1,11 +1,11 @@
 """PES pages in a real browser: every page of the directory, profile and panel passes axe-core and fits 320 px."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from marketplace.extensions import db
-from marketplace.pes import services
-from marketplace.pes.models import PesInvitation
+from marketplace.pes import team as pes_team
+from marketplace.pes.models import PesInvitation, PesMembership
 from tests.factories import PASSWORD, make_pes, make_user
 
 pytestmark = pytest.mark.browser
@@ -33,15 +33,16 @@ def test_pes_pages_are_accessible_and_fit_a_narrow_screen(app, page, a11y):
                    disadvantaged_share=40, social_enterprise_status=True, mission="Praca dla ludzi.",
                    email="biuro.spoldzielni.socjalnej@example.org", phone="+48 56 000 00 00",
                    website="https://bardzo-dluga-domena-spoldzielni.example.org/o-nas", contact_person="Jan Nowak",
-                   data_confirmed_at=datetime.now(timezone.utc) - timedelta(days=500))
+                   data_confirmed_at=datetime.now(UTC) - timedelta(days=500))
     rejected = make_pes(owner=owner, name="Odrzucony", status="rejected", status_reason="Błędny NIP.")
     for n in range(22):
         make_pes(name=f"Podmiot {n:02d}")
+    editor = make_user("redaktor@example.org", name="Roman Redaktor")
     invitation = PesInvitation(pes=pes, email=invitee.email, role="editor", invited_by_id=owner.id)
-    db.session.add(invitation)
+    db.session.add_all([invitation, PesMembership(pes=pes, user=editor, role="editor")])
     db.session.commit()
     with app.test_request_context():
-        token = services.invitation_token(invitation)
+        token = pes_team.invitation_token(invitation)
 
     page.set_viewport_size({"width": 320, "height": 640})
     for path in ("/pes", "/pes?powiat=0463&legal_form=cis&reserved_eligible=y&q=Prz", "/pes?page=2",
@@ -58,7 +59,13 @@ def test_pes_pages_are_accessible_and_fit_a_narrow_screen(app, page, a11y):
     page.locator("main form button[type=submit]").click()
     a11y.check(page)
     assert page.locator("#nip-error").is_visible()
+    page.goto(f"/panel/pes/{pes.id}/edytuj")
+    assert page.get_by_text("po zapisaniu profil wróci do weryfikacji").is_visible()
     page.goto(f"/panel/pes/{pes.id}/zespol")
+    page.get_by_role("button", name="Nadaj rolę właściciela: Roman Redaktor").click()
+    a11y.check(page)
+    assert "Roman Redaktor ma teraz rolę: właściciel." in page.content()
+    assert page.get_by_role("button", name="Zrezygnuj z roli właściciela").is_visible()
     page.fill("#email", "to-nie-adres")
     page.get_by_role("button", name="Wyślij zaproszenie").click()
     a11y.check(page)
