@@ -12,7 +12,9 @@ GET_URLS = ["/moderacja/", "/moderacja/?tab=institutions", "/moderacja/pes/{pes}
             "/moderacja/instytucje/{inst}", "/moderacja/uzytkownicy", "/moderacja/dziennik"]
 POST_URLS = ["/moderacja/pes/{pes}/weryfikuj", "/moderacja/pes/{pes}/odrzuc", "/moderacja/pes/{pes}/zawies",
              "/moderacja/pes/{pes}/przywroc", "/moderacja/instytucje/{inst}/weryfikuj",
-             "/moderacja/instytucje/{inst}/odrzuc", "/moderacja/uzytkownicy/{user}/rola"]
+             "/moderacja/instytucje/{inst}/odrzuc", "/moderacja/instytucje/{inst}/cofnij",
+             "/moderacja/instytucje/{inst}/osoby/{user}/potwierdz",
+             "/moderacja/instytucje/{inst}/osoby/{user}/odrzuc", "/moderacja/uzytkownicy/{user}/rola"]
 
 
 def sign_in(client, user):
@@ -22,13 +24,14 @@ def sign_in(client, user):
 
 @pytest.fixture
 def setup(app):
-    """A moderator, an owner with a pending PES, and a pending institution with a user."""
+    """A moderator, an owner with a pending PES, and a pending institution with a person waiting for a check."""
     moderator = make_user("moderator@example.org", role="moderator")
     owner = make_user("wlasciciel@example.org")
     pes = make_pes(owner=owner, status="pending", name="Spółdzielnia Socjalna Przystań", nip="5260250274",
                    krs="0000123456", regon="123456785")
     inst = make_institution(name="Gmina Obrowo", status="pending")
-    clerk = make_user("urzednik@obrowo.example.org", role="purchaser", institution_id=inst.id)
+    clerk = make_user("urzednik@obrowo.example.org", role="purchaser", institution_id=inst.id,
+                      institution_status="pending")
     db.session.commit()
     return {"moderator": moderator, "owner": owner, "pes": pes, "inst": inst, "clerk": clerk}
 
@@ -68,11 +71,15 @@ def test_non_staff_get_403_everywhere_and_nothing_changes(client, setup, mailbox
     for url in _urls(GET_URLS, setup):
         assert client.get(url).status_code == 403, url
     token = csrf_token(client, "/")
+    clerk = setup["clerk"]
     for url in _urls(POST_URLS, setup):
-        data = {"csrf_token": token, "reason": "x", f"u{setup['clerk'].id}-role": "admin"}
+        data = {"csrf_token": token, "reason": "x", f"u{clerk.id}-role": "admin", f"p{clerk.id}-reason": "x",
+                "people": str(clerk.id)}
         resp = client.post(url, data=data)
         assert resp.status_code == 403, url
     assert _fresh(setup["pes"].id).status == "pending"
+    db.session.expire_all()
+    assert setup["inst"].status == "pending" and clerk.institution_status == "pending"
     assert _entries() == [] and mailbox.messages() == []
 
 
@@ -91,7 +98,7 @@ def test_queue_lists_pending_pes_oldest_first_with_key_data(client, setup):
     html = client.get("/moderacja/").get_data(as_text=True)
     assert html.index("Spółdzielnia Socjalna Przystań") < html.index(later.name)
     assert "Już Zweryfikowana" not in html
-    for text in ("5260250274", "0000123456", "123456785", "wlasciciel@example.org", "Toruń",
+    for text in ("5260250274", "0000123456", "123456785", "wlasciciel@example.org (właściciel)", "Toruń",
                  "spółdzielnia socjalna", "PES czekające na weryfikację (2)"):
         assert text in html
 
@@ -119,17 +126,23 @@ def test_queue_is_paginated(client, setup):
     second = client.get("/moderacja/?page=2").get_data(as_text=True)
     assert "Kolejny podmiot 18" in first and "Kolejny podmiot 19" not in first
     assert "Kolejny podmiot 19" in second and "Kolejny podmiot 24" in second
+    for url in ("/moderacja/?page=999999999999", "/moderacja/?page=-3", "/moderacja/?page=abc",
+                "/moderacja/?tab=institutions&page=999999999999"):
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+    assert "Kolejny podmiot 00" in client.get("/moderacja/?page=abc").get_data(as_text=True)
 
 
 def test_detail_page_shows_all_data_and_only_allowed_actions(client, setup):
     sign_in(client, setup["moderator"])
     html = client.get(f"/moderacja/pes/{setup['pes'].id}").get_data(as_text=True)
-    for text in ("Spółdzielnia Socjalna Przystań", "5260250274", "wlasciciel@example.org",
+    for text in ("Spółdzielnia Socjalna Przystań", "5260250274", "wlasciciel@example.org – Anna Testowa (właściciel)",
                  "Zweryfikuj podmiot",
                  "Odrzuć zgłoszenie", "czeka na weryfikację"):
         assert text in html
     assert "Zawieś profil" not in html
     assert client.get("/moderacja/pes/99999").status_code == 404
+    assert client.get("/moderacja/pes/99999999999999").status_code == 404
 
 
 def test_verify_makes_pes_public_mails_owner_and_writes_audit(client, setup, mailbox):
@@ -145,7 +158,7 @@ def test_verify_makes_pes_public_mails_owner_and_writes_audit(client, setup, mai
     assert anonymous.get(f"/pes/{pes.id}").status_code == 200
     mail = mailbox.last("wlasciciel@example.org")
     assert "Spółdzielnia Socjalna Przystań" in mail["Subject"]
-    assert f"/pes/{pes.id}" in mailbox.body(mail)
+    assert f"http://localhost/pes/{pes.id}" in mailbox.body(mail)
     [entry] = _entries("pes.verify")
     assert entry.actor_id == setup["moderator"].id
     assert entry.object_type == "pes" and entry.object_id == pes.id
@@ -157,8 +170,8 @@ def test_reject_without_reason_shows_message_and_changes_nothing(client, setup, 
     sign_in(client, setup["moderator"])
     resp = _act(client, setup["pes"], "odrzuc", reason="   ")
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "Podaj uzasadnienie." in html
-    assert 'aria-invalid="true"' in html
+    assert resp.status_code == 422 and "Podaj uzasadnienie." in html
+    assert 'aria-invalid="true"' in html and "<h4>Popraw błędy w formularzu</h4>" in html
     assert _fresh(setup["pes"].id).status == "pending"
     assert _entries() == [] and mailbox.messages() == []
 
@@ -170,7 +183,8 @@ def test_reject_with_reason_tells_owner_why(client, setup, mailbox):
     assert "Zgłoszenie odrzucone" in resp.get_data(as_text=True)
     pes = _fresh(setup["pes"].id)
     assert pes.status == "rejected" and pes.status_reason == reason
-    assert reason in mailbox.body(mailbox.last("wlasciciel@example.org"))
+    body = mailbox.body(mailbox.last("wlasciciel@example.org"))
+    assert reason in body and "http://localhost/panel/pes" in body
     [entry] = _entries("pes.reject")
     assert entry.reason == reason and entry.after["status_reason"] == reason
 
@@ -180,7 +194,8 @@ def test_suspend_hides_pes_and_reinstate_brings_it_back(client, setup, mailbox):
     db.session.commit()
     anonymous = client.application.test_client()
     sign_in(client, setup["moderator"])
-    assert "Podaj uzasadnienie." in _act(client, pes, "zawies", reason="").get_data(as_text=True)
+    resp = _act(client, pes, "zawies", reason="")
+    assert resp.status_code == 422 and "Podaj uzasadnienie." in resp.get_data(as_text=True)
     assert _fresh(pes.id).status == "verified"
     _act(client, pes, "zawies", reason="Skargi klientów na jakość usług.")
     assert _fresh(pes.id).status == "suspended"

@@ -1,16 +1,12 @@
-"""The moderation panel: institutions of public purchasers, account roles and the audit log."""
+"""The moderation panel for administrators: account roles and the audit log."""
+import re
+
 from accounts.models import User
 from marketplace.audit import record
 from marketplace.extensions import db
 from tests.conftest import csrf_token
-from tests.factories import make_institution, make_pes, make_user
+from tests.factories import make_pes, make_user
 from tests.test_moderation import _act, _entries, setup, sign_in  # noqa: F401
-
-
-def _inst_act(client, inst, slug, **data):
-    token = csrf_token(client, f"/moderacja/instytucje/{inst.id}")
-    return client.post(f"/moderacja/instytucje/{inst.id}/{slug}", data={"csrf_token": token, **data},
-                       follow_redirects=True)
 
 
 def _role(client, user, role, **query):
@@ -23,50 +19,6 @@ def _role(client, user, role, **query):
 def _status(model, obj_id):
     db.session.expire_all()
     return db.session.get(model, obj_id)
-
-
-def test_institution_page_shows_its_users(client, setup):
-    sign_in(client, setup["moderator"])
-    html = client.get(f"/moderacja/instytucje/{setup['inst'].id}").get_data(as_text=True)
-    for text in ("Gmina Obrowo", setup["inst"].nip, "urzednik@obrowo.example.org", "Zweryfikuj instytucję"):
-        assert text in html
-
-
-def test_verify_institution_mails_its_users_and_writes_audit(client, setup, mailbox):
-    sign_in(client, setup["moderator"])
-    resp = _inst_act(client, setup["inst"], "weryfikuj")
-    assert "Instytucja zweryfikowana" in resp.get_data(as_text=True)
-    inst = _status(type(setup["inst"]), setup["inst"].id)
-    assert inst.status == "verified" and inst.verified_at is not None
-    assert _status(User, setup["clerk"].id).is_verified_purchaser
-    assert "Gmina Obrowo" in mailbox.last("urzednik@obrowo.example.org")["Subject"]
-    [entry] = _entries("institution.verify")
-    assert entry.object_type == "institution" and entry.before["status"] == "pending"
-    assert entry.after["status"] == "verified"
-    assert "Gmina Obrowo" not in client.get("/moderacja/?tab=institutions").get_data(as_text=True)
-
-
-def test_reject_institution_needs_a_reason_which_its_users_receive(client, setup, mailbox):
-    sign_in(client, setup["moderator"])
-    assert "Podaj uzasadnienie." in _inst_act(client, setup["inst"], "odrzuc").get_data(as_text=True)
-    assert _status(type(setup["inst"]), setup["inst"].id).status == "pending"
-    assert _entries() == [] and mailbox.messages() == []
-    reason = "NIP nie należy do jednostki samorządu."
-    _inst_act(client, setup["inst"], "odrzuc", reason=reason)
-    inst = _status(type(setup["inst"]), setup["inst"].id)
-    assert inst.status == "rejected" and inst.status_reason == reason
-    assert reason in mailbox.body(mailbox.last("urzednik@obrowo.example.org"))
-    [entry] = _entries("institution.reject")
-    assert entry.reason == reason
-
-
-def test_verified_institution_cannot_be_verified_again(client, setup, mailbox):
-    inst = make_institution(name="Powiat Toruński", status="verified")
-    db.session.commit()
-    sign_in(client, setup["moderator"])
-    resp = _inst_act(client, inst, "weryfikuj")
-    assert "Nie zmieniono statusu" in resp.get_data(as_text=True)
-    assert _entries() == [] and mailbox.messages() == []
 
 
 def test_admin_changes_a_role_and_it_is_logged(client, setup):
@@ -85,9 +37,24 @@ def test_unknown_role_is_refused(client, setup):
     admin = make_user("admin@example.org", role="admin")
     db.session.commit()
     sign_in(client, admin)
-    resp = _role(client, setup["owner"], "superuser")
-    assert "Wybierz jedną z ról" in resp.get_data(as_text=True)
-    assert _status(User, setup["owner"].id).role == "buyer" and _entries() == []
+    owner = setup["owner"]
+    resp = _role(client, owner, "superuser", q="example")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Wybierz jedną z ról z listy." in html
+    assert f'<a href="#u{owner.id}-role">Rola konta {owner.email}: Wybierz jedną z ról z listy.</a>' in html
+    [select] = re.findall(f'<select[^>]*id="u{owner.id}-role"[^>]*>', html)
+    assert 'aria-invalid="true"' in select
+    assert _status(User, owner.id).role == "buyer" and _entries() == []
+
+
+def test_every_role_has_a_name_in_words(client, setup):
+    from accounts.models import ROLES
+    from marketplace.moderation.forms import ROLE_LABELS, role_label
+
+    assert set(ROLES) <= set(ROLE_LABELS)
+    with client.application.test_request_context():
+        names = [role_label(code) for code in ROLES]
+    assert "członek Kapituły" in names and len(set(names)) == len(ROLES)
 
 
 def test_admin_cannot_demote_themself(client, setup):
@@ -127,6 +94,17 @@ def test_users_are_searched_by_email_and_paginated(client, setup):
     assert "osoba19@gmina.example.org" in first and "osoba20@gmina.example.org" not in first
     assert "osoba20@gmina.example.org" in second
     assert "Nie znaleziono kont" in client.get("/moderacja/uzytkownicy?q=nikt").get_data(as_text=True)
+    assert client.get("/moderacja/uzytkownicy?page=999999999999").status_code == 200
+
+
+def test_each_role_button_names_its_account(client, setup):
+    admin = make_user("admin@example.org", role="admin")
+    db.session.commit()
+    sign_in(client, admin)
+    html = client.get("/moderacja/uzytkownicy").get_data(as_text=True)
+    for user in (admin, setup["owner"], setup["clerk"]):
+        assert f'Zmień rolę<span class="visually-hidden"> – {user.email}</span>' in html
+        assert f'<label for="u{user.id}-role">Rola konta {user.email}</label>' in html
 
 
 def test_audit_log_lists_entries_in_words_newest_first(client, setup):
@@ -191,3 +169,19 @@ def test_audit_log_is_paginated(client, setup):
     first = client.get("/moderacja/dziennik").get_data(as_text=True)
     second = client.get("/moderacja/dziennik?page=2").get_data(as_text=True)
     assert "wpis 44" in first and "wpis 04" not in first and "wpis 04" in second
+    resp = client.get("/moderacja/dziennik?page=999999999999")
+    assert resp.status_code == 200 and "Brak wpisów spełniających kryteria." in resp.get_data(as_text=True)
+
+
+def test_audit_log_ignores_an_object_number_no_entry_can_have(client, setup):
+    admin = make_user("admin@example.org", role="admin")
+    record(admin, "user.role", setup["owner"], before={"role": "buyer"}, after={"role": "moderator"})
+    db.session.commit()
+    sign_in(client, admin)
+    for value in ("99999999999999", "abc", "-1", "１２"):
+        resp = client.get(f"/moderacja/dziennik?object_type=user&object_id={value}")
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 200, value
+        assert "rola: kupujący → moderator" in html and "Widzisz tylko wpisy" not in html, value
+    html = client.get(f"/moderacja/dziennik?object_type=user&object_id={setup['clerk'].id}").get_data(as_text=True)
+    assert "Widzisz tylko wpisy" in html and "Brak wpisów spełniających kryteria." in html

@@ -1,10 +1,11 @@
 """Forms of the moderation panel: the actions (CSRF-protected posts) and the GET filters of the lists."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, SearchField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import Form, HiddenField, SearchField, SelectField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from accounts.models import ROLES
+from marketplace.core.urls import MAX_INT
 from marketplace.moderation.services import REASON_MAX
 
 ROLE_LABELS = {
@@ -12,6 +13,8 @@ ROLE_LABELS = {
     "purchaser": _l("zamawiający publiczny"),
     "moderator": _l("moderator"),
     "admin": _l("administrator"),
+    "committee": _l("członek Kapituły"),
+    "committee_chair": _l("przewodniczący Kapituły"),
 }
 
 
@@ -41,12 +44,29 @@ class SuspendForm(FlaskForm):
     reason = _reason(_l("Powód zawieszenia"))
 
 
+class RevokeForm(FlaskForm):
+    reason = _reason(_l("Powód cofnięcia weryfikacji"))
+
+
+class InstitutionVerifyForm(FlaskForm):
+    """Verifying an institution also confirms the waiting people the moderator saw on the page."""
+
+    people = HiddenField()
+
+    @property
+    def people_ids(self) -> list[int]:
+        """The account ids from the space-separated list; anything else in it is ignored."""
+        parts = self.people.data.split() if isinstance(self.people.data, str) else []
+        return [int(p) for p in parts if p.isascii() and p.isdigit() and int(p) <= MAX_INT]
+
+
 class ReinstateForm(FlaskForm):
     reason = _reason(_l("Notatka do dziennika (nieobowiązkowa)"), required=False)
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Rola"), validators=[DataRequired()])
+    role = SelectField(_l("Rola"), validate_choice=False, validators=[
+        AnyOf(ROLES, message=_l("Wybierz jedną z ról z listy."))])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
