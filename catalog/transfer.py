@@ -175,11 +175,12 @@ class OfferingHandler(RecordHandler):
 
     def upsert(self, clean: dict) -> bool:
         offering = db.session.scalar(select(Offering).where(Offering.ref == clean["ref"]))
+        pes = db.session.scalar(select(Pes).where(Pes.ref == clean["pes_ref"]))
         created = offering is None
         if created:
             offering = Offering(ref=clean["ref"])
             db.session.add(offering)
-        offering.pes = db.session.scalar(select(Pes).where(Pes.ref == clean["pes_ref"]))
+        offering.pes = pes
         for key in ("kind", "title", "category", "subcategory", "price_net", "vat_rate", "unit", "min_order",
                     "lead_time", "tags", "status"):
             setattr(offering, key, clean.get(key))

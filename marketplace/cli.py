@@ -8,14 +8,17 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from marketplace import transfer
+from marketplace.extensions import db
 
 DEMO_DIR = Path(__file__).parent / "data" / "demo"
 
 
 def _load_handlers() -> None:
+    from catalog.transfer import OfferingHandler
     from marketplace.pes.transfer import PesHandler
 
     transfer.register_handler(PesHandler())
+    transfer.register_handler(OfferingHandler())
 
 
 @click.command("import")
@@ -23,6 +26,10 @@ def _load_handlers() -> None:
 @with_appcontext
 def import_command(path: str) -> None:
     """Load a JSON Lines file of PES (and offering) records; nothing is written if any line is invalid."""
+    from catalog import cpv
+
+    if cpv.ensure_loaded():  # offerings' CPV codes are checked against the loaded list
+        db.session.commit()
     with open(path, encoding="utf-8-sig") as fh:
         result = transfer.import_lines(fh.read().splitlines())
     if not result.ok:
@@ -86,14 +93,19 @@ def demo_command() -> None:
     if demo.has_data():
         click.echo("The database already holds data: the demo set was not loaded again.")
     else:
-        lines = (DEMO_DIR / "pes.jsonl").read_text(encoding="utf-8").splitlines()
+        from catalog import cpv
+
+        cpv.ensure_loaded()
+        lines = [line for name in ("pes.jsonl", "offerings.jsonl")
+                 for line in (DEMO_DIR / name).read_text(encoding="utf-8").splitlines()]
         result = transfer.import_lines(lines, commit=False)
         if not result.ok:
             for err in result.errors:
                 click.echo(str(err), err=True)
             sys.exit(1)
         demo.create_accounts()  # commits the data set and the accounts together
-        click.echo(f"Loaded {result.created.get('pes', 0)} PES of the demo data set.")
+        click.echo(f"Loaded {result.created.get('pes', 0)} PES and {result.created.get('offering', 0)} offerings "
+                   "of the demo data set.")
     click.echo(demo.logins_table())
     click.echo(f"Database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
 

@@ -35,6 +35,16 @@ ACTION_LABELS = {
     "purchaser.verify": _l("potwierdzenie osoby z instytucji"),
     "purchaser.reject": _l("odrzucenie osoby z instytucji"),
     "user.role": _l("zmiana roli konta"),
+    "pes.create": _l("utworzenie profilu PES"),
+    "pes.update": _l("zmiana danych PES"),
+    "pes.resubmit": _l("ponowne zgłoszenie PES do weryfikacji"),
+    "pes.member_role": _l("zmiana roli w zespole PES"),
+    "pes.import": _l("import PES z pliku"),
+    "offering.import": _l("import oferty z pliku"),
+    "offering.block": _l("ukrycie oferty"),
+    "offering.unblock": _l("zniesienie blokady oferty"),
+    "report.resolve": _l("zgłoszenie oferty rozpatrzone"),
+    "report.dismiss": _l("zgłoszenie oferty odrzucone"),
 }
 
 

@@ -32,7 +32,9 @@ PES_ACTIONS = {
     "zawies": ("suspend", SuspendForm, _l("Profil zawieszony – nie jest już widoczny publicznie.")),
     "przywroc": ("reinstate", ReinstateForm, _l("Profil przywrócony i znów widoczny publicznie.")),
 }
-OBJECT_LABELS = {"pes": _l("PES"), "institution": _l("instytucja"), "user": _l("konto")}
+OBJECT_LABELS = {"pes": _l("PES"), "institution": _l("instytucja"), "user": _l("konto"), "offering": _l("oferta"),
+                 "offeringreport": _l("zgłoszenie oferty"), "qualitymark": _l("znak jakości"),
+                 "markapplication": _l("wniosek o znak jakości")}
 
 
 @bp.context_processor
