@@ -61,9 +61,16 @@ def official_exceptions() -> dict[str, str]:
 
 
 def expected_digit(digits: str) -> int:
-    """The right check digit for eight digits: the official one for a known exception, else the rule's."""
+    """The right check digit for eight digits: the official one for a known exception (in the shipped list or
+    in a loaded official file), else the rule's."""
     known = official_exceptions().get(digits)
-    return int(known[9]) if known else check_digit(digits)
+    if known:
+        return int(known[9])
+    try:
+        loaded = db.session.scalar(select(CpvCode.code).where(CpvCode.code.like(f"{digits}-_")))
+    except RuntimeError:  # no application context: the rule alone
+        loaded = None
+    return int(loaded[9]) if loaded else check_digit(digits)
 
 
 def is_valid_format(code) -> bool:
@@ -215,6 +222,25 @@ def _parse(rows, columns) -> tuple[dict, int]:
             skipped += 1
             continue
         parsed[code] = (name_pl[:400], _cell(row, en_at)[:400] or None)
+    return _drop_conflicting(parsed, skipped)
+
+
+def _drop_conflicting(parsed: dict, skipped: int) -> tuple[dict, int]:
+    """A code whose check digit breaks the rule is taken as the file gives it (official codes do that),
+    unless the same eight digits appear with another check digit in the file or the loaded list: then it
+    is a typo and is skipped."""
+    by_digits: dict[str, list[str]] = {}
+    for code in parsed:
+        by_digits.setdefault(code[:8], []).append(code)
+    for code in list(parsed):
+        if check_digit(code[:8]) == int(code[9]):
+            continue
+        others = [c for c in by_digits[code[:8]] if c != code]
+        loaded = db.session.scalar(select(CpvCode.code).where(CpvCode.code.like(f"{code[:8]}-_"),
+                                                              CpvCode.code != code))
+        if others or loaded:
+            del parsed[code]
+            skipped += 1
     return parsed, skipped
 
 
@@ -225,14 +251,15 @@ def _cell(row: list, index: int | None) -> str:
 
 
 def _cell_code(text: str) -> str | None:
-    """A cell's code, strictly: "NNNNNNNN-N" with the right check digit (8 bare digits get theirs)."""
+    """A cell's code: "NNNNNNNN-N" as the file gives it (the loaded file is the official source, and some
+    official codes kept check digits that break the rule); 8 bare digits get the rule's check digit."""
     if re.fullmatch(r"\d{1,8}", text):  # a spreadsheet may have kept the code as a number
         text = text.zfill(8)
     if not re.fullmatch(r"\d{8}(-\d)?", text):
         return None
     if len(text) == 8:
         return f"{text}-{expected_digit(text)}"
-    return text if is_valid_format(text) else None
+    return text
 
 
 def _read_rows(path: Path):
