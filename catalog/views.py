@@ -1,7 +1,7 @@
 """Catalogue pages: the public catalogue (categories, offering pages, a PES's offerings, CPV search) and the
 members' panel where a PES manages its offerings. Sitemap and robots.txt come from catalog.seo."""
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -46,7 +46,7 @@ def _helpers():
     return {"category_name": categories.name, "subcategory_name": categories.subcategory_name,
             "kind_label": services.kind_label, "offering_status_label": services.status_label,
             "render_markdown": markdown.render, "excerpt": markdown.plain,
-            "max_image_mb": photos.max_megabytes, "calendar_day": lambda day: format_date(day, "long")}
+            "max_image_mb": photos.max_megabytes}
 
 
 # Loading and access ---------------------------------------------------------------------------------

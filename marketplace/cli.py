@@ -112,8 +112,11 @@ def demo_command() -> None:
 
 def register(app) -> None:
     from accounts.cli import create_user_command
+    from catalog.cli import cpv_cli
+    from catalog.mark.cli import marks_cli
     from marketplace.pes.cli import pes_cli
 
     _load_handlers()
-    for command in (import_command, export_command, demo_command, outbox_cli, create_user_command, pes_cli):
+    for command in (import_command, export_command, demo_command, outbox_cli, create_user_command, pes_cli,
+                    cpv_cli, marks_cli):
         app.cli.add_command(command)

@@ -141,10 +141,11 @@ def test_the_quality_mark_badge_shows_only_while_the_mark_is_valid(client):
     _mark(suspended, number="ZJ/2025/002", status="suspended")
     db.session.commit()
     page = _page(client, with_mark)
-    assert "Znak jakości nr ZJ/2025/007" in page and 'href="/znak-jakosci/ZJ/2025/007"' in page
-    assert "Znak jakości nr" not in _page(client, expired) and "Znak jakości nr" not in _page(client, suspended)
+    badge = 'class="badge badge-ok mark-badge"'
+    assert badge in page and "certyfikat ZJ/2025/007" in page and 'href="/znak-jakosci/ZJ/2025/007"' in page
+    assert badge not in _page(client, expired) and badge not in _page(client, suspended)
     cards = client.get("/kategoria/catering").get_data(as_text=True)
-    assert cards.count("Znak jakości nr") == 1
+    assert cards.count(badge) == 1
 
 
 def test_descriptions_are_sanitised(client):

@@ -1,5 +1,6 @@
 """The public register of quality marks, the verification page of each certificate, its QR code and print."""
 from flask import Response, abort, render_template, request
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from catalog.mark import certificate, queries
@@ -36,17 +37,15 @@ def _not_found(number: str):
 
 
 def _headline(mark, state: str) -> str:
-    from catalog.mark.views import calendar_date
-
     if state == "valid":
         return _("Znak jest ważny")
     if state == "expired":
-        return _("Znak wygasł dnia %(date)s", date=calendar_date(mark.valid_until))
+        return _("Znak wygasł dnia %(date)s", date=format_date(mark.valid_until, "long"))
     if state == "suspended":
         return _("Znak zawieszony")
     if state == "revoked":
         return _("Znak cofnięty")
-    return _("Znak będzie ważny od %(date)s", date=calendar_date(mark.valid_from))
+    return _("Znak będzie ważny od %(date)s", date=format_date(mark.valid_from, "long"))
 
 
 @bp.get("/znak-jakosci/<path:number>")

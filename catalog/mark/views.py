@@ -4,7 +4,6 @@ The office's and the committee's pages are in review_views.py, the public regist
 all are routes of this one blueprint.
 """
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -32,12 +31,6 @@ def _allow_attachments() -> None:
 
 
 bp.record_once(lambda state: state.app.before_request_funcs.setdefault(None, []).insert(0, _allow_attachments))
-
-
-@bp.app_template_filter("calendar_date")
-def calendar_date(value, fmt: str = "long") -> str:
-    """A calendar day (a date, not a moment) in the visitor's language."""
-    return format_date(value, fmt) if value else ""
 
 
 @bp.app_context_processor

@@ -7,8 +7,11 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from marketplace import region
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+def _aware(value):
+    """Datetimes from SQLite come naive but are UTC; plain dates (a mark's validity) stay as they are."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
 
 
 def register(app) -> None:

@@ -2,7 +2,16 @@
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, session
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+)
 from sqlalchemy import func, select
 
 from marketplace.extensions import db

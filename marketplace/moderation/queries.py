@@ -6,7 +6,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from accounts.models import Institution, User
 from marketplace.audit import AuditEntry
 from marketplace.extensions import db
-from marketplace.moderation.services import ACTION_LABELS, action_label
+from marketplace.moderation.services import action_label, action_labels
 from marketplace.pes.models import Pes, PesMembership
 
 # At most this many people of verified institutions are listed at once in the queue (oldest first).
@@ -78,7 +78,8 @@ def audit_query(action: str = "", actor: str = "", object_type: str | None = Non
 def audit_action_choices() -> list[tuple[str, str]]:
     """The actions one can filter by: the known ones and any other action found in the log."""
     found = db.session.scalars(select(AuditEntry.action).distinct()).all()
-    codes = list(ACTION_LABELS) + sorted(set(found) - set(ACTION_LABELS))
+    known = action_labels()
+    codes = list(known) + sorted(set(found) - set(known))
     return [(code, action_label(code)) for code in codes]
 
 

@@ -45,7 +45,17 @@ ACTION_LABELS = {
     "offering.unblock": _l("zniesienie blokady oferty"),
     "report.resolve": _l("zgłoszenie oferty rozpatrzone"),
     "report.dismiss": _l("zgłoszenie oferty odrzucone"),
+    "offering.publish": _l("publikacja oferty"),
+    "offering.unpublish": _l("wycofanie oferty z publikacji"),
+    "offering.archive": _l("archiwizacja oferty"),
 }
+
+
+def action_labels() -> dict:
+    """Every package's audit actions in words (the quality mark keeps its own)."""
+    from catalog.mark.labels import ACTION_LABELS as MARK_ACTIONS
+
+    return {**ACTION_LABELS, **MARK_ACTIONS}
 
 
 class ModerationError(Exception):
@@ -57,7 +67,7 @@ class NotPermitted(ModerationError):
 
 
 def action_label(code: str) -> str:
-    return str(ACTION_LABELS.get(code, code))
+    return str(action_labels().get(code, code))
 
 
 def require_role(actor: User, admin: bool = False) -> None:
