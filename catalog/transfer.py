@@ -16,7 +16,7 @@ from marketplace import audit
 from marketplace.extensions import db
 from marketplace.pes import validation
 from marketplace.pes.models import Pes
-from marketplace.transfer import ImportContext, RecordHandler
+from marketplace.transfer import ImportContext, RecordHandler, checked_text
 
 LIMITS = {"ref": 64, "title": 200, "description": 10000, "unit": 40, "min_order": 100, "lead_time": 100,
           "subcategory": 60}
@@ -25,17 +25,7 @@ MAX_PRICE = Decimal("1000000")
 
 
 def _string(record, key, problems, required=False):
-    value = record.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            problems.append((key, "is required"))
-        return None
-    if not isinstance(value, str):
-        problems.append((key, "must be a string"))
-        return None
-    if len(value) > LIMITS.get(key, 250):
-        problems.append((key, f"is longer than {LIMITS.get(key, 250)} characters"))
-    return value.strip()
+    return checked_text(record.get(key), key, problems, LIMITS.get(key, 250), required)
 
 
 def parse_price(value) -> Decimal | None:

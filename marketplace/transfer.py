@@ -60,6 +60,20 @@ class RecordHandler:
 HANDLERS: dict[str, RecordHandler] = {}
 
 
+def checked_text(value, key: str, problems: list, limit: int, required: bool = False) -> str | None:
+    """A record's optional (or required) string, stripped; a problem is added when it is not one or too long."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            problems.append((key, "is required"))
+        return None
+    if not isinstance(value, str):
+        problems.append((key, "must be a string"))
+        return None
+    if len(value) > limit:
+        problems.append((key, f"is longer than {limit} characters"))
+    return value.strip()
+
+
 def register_handler(handler: RecordHandler) -> None:
     HANDLERS[handler.type] = handler
 

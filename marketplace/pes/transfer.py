@@ -9,7 +9,7 @@ from marketplace import audit
 from marketplace.extensions import db
 from marketplace.pes import validation
 from marketplace.pes.models import INTEGRATION_FORMS, LEGAL_FORMS, STATUSES, Pes
-from marketplace.transfer import ImportContext, RecordHandler
+from marketplace.transfer import ImportContext, RecordHandler, checked_text
 
 # The same limits as the web form, so that an imported profile can be saved again from the editor.
 TEXT_LIMITS = {"ref": 64, "name": 250, "description": 5000, "mission": 3000, "contact_person": 120,
@@ -25,16 +25,7 @@ def _text(record, key, problems, required=False):
 
 
 def _checked_text(value, key, problems, required=False):
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            problems.append((key, "is required"))
-        return None
-    if not isinstance(value, str):
-        problems.append((key, "must be a string"))
-        return None
-    if len(value) > TEXT_LIMITS.get(key, 250):
-        problems.append((key, f"is longer than {TEXT_LIMITS.get(key, 250)} characters"))
-    return value.strip()
+    return checked_text(value, key, problems, TEXT_LIMITS.get(key, 250), required)
 
 
 def _bool(record, key, problems):
