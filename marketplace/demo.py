@@ -16,6 +16,8 @@ ACCOUNTS = (
     ("zamawiajacy@demo.example.org", "purchaser", "Ewa Zamawiająca"),
     ("pes@demo.example.org", "buyer", "Maria Właścicielka"),
     ("redaktor@demo.example.org", "buyer", "Piotr Redaktor"),
+    ("kapitula@demo.example.org", "committee", "Tomasz Członek Kapituły"),
+    ("przewodniczaca@demo.example.org", "committee_chair", "Halina Przewodnicząca"),
 )
 DEMO_PES_REF = "pes-demo-001"
 
@@ -49,7 +51,8 @@ def create_accounts() -> None:
 def logins_table() -> str:
     rows = ["Demo accounts (password for all: %s):" % DEMO_PASSWORD]
     labels = {"admin": "admin", "moderator": "moderator", "buyer": "buyer",
-              "purchaser": "public purchaser (verified institution)"}
+              "purchaser": "public purchaser (verified institution)", "committee": "quality mark committee member",
+              "committee_chair": "quality mark committee chair"}
     for email, role, _name in ACCOUNTS:
         label = labels[role]
         if email.startswith("pes@"):

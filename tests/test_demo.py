@@ -32,13 +32,25 @@ def test_demo_loads_into_an_empty_database_and_prints_logins(tmp_path, empty_db_
         result = runner.invoke(args=["demo"])
         assert result.exit_code == 0, result.output
         for email in ("admin@demo.example.org", "moderator@demo.example.org", "kupujacy@demo.example.org",
-                      "zamawiajacy@demo.example.org", "pes@demo.example.org"):
+                      "zamawiajacy@demo.example.org", "pes@demo.example.org", "kapitula@demo.example.org",
+                      "przewodniczaca@demo.example.org"):
             assert email in result.output
         assert DEMO_PASSWORD in result.output
         verified = db.session.scalar(select(func.count()).select_from(Pes).where(Pes.status == "verified"))
         assert verified >= 30
+        from catalog.mark.models import QualityMark
+        from catalog.mark.queries import current_mark
+        from catalog.models import Offering
+
+        offerings = db.session.scalars(select(Offering)).all()
+        assert len(offerings) >= 200
+        assert {o.category for o in offerings} >= {"catering", "sprzatanie", "zielen", "biuro-it", "inne"}
+        assert any(o.price_on_request for o in offerings) and any(not o.price_on_request for o in offerings)
+        valid = [o for o in offerings if current_mark(o)]
+        expired = db.session.scalar(select(func.count()).select_from(QualityMark)) - len(valid)
+        assert len(valid) >= 5 and expired >= 1
         roles = set(db.session.scalars(select(User.role)))
-        assert roles == {"admin", "moderator", "buyer", "purchaser"}
+        assert roles == {"admin", "moderator", "buyer", "purchaser", "committee", "committee_chair"}
         owner = db.session.scalar(select(User).where(User.email == "pes@demo.example.org"))
         assert verify_password(owner.password_hash, DEMO_PASSWORD)
         assert db.session.scalar(select(PesMembership.role).where(PesMembership.user_id == owner.id)) == "owner"
