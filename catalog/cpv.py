@@ -20,7 +20,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from catalog.models import CpvCode
+from catalog.models import CpvCode, fold
 from marketplace.extensions import db
 
 DATA_FILE = Path(__file__).parent / "data" / "cpv_pl.csv"
@@ -102,15 +102,15 @@ def _code_prefix(token: str) -> str | None:
 
 
 def _word_key(word: str) -> str:
-    """A query word case-folded, without the last two letters of a long word, so that Polish endings do not
-    matter ("SPRZĄTANIE" finds "sprzątania"); diacritics stay as typed."""
-    key = word.casefold()
+    """A query word case-folded without diacritics, and without the last two letters of a long word, so that
+    neither Polish endings nor a keyboard without Polish letters matter ("sprzatanie" finds "sprzątania")."""
+    key = fold(word)
     return key[:-2] if len(key) >= 7 else key
 
 
 def search(query: str, limit: int = 20) -> list[CpvCode]:
-    """Codes whose number starts with the digits typed, or whose Polish name holds every word typed
-    (regardless of case and of the word's ending; diacritics as typed), in code order."""
+    """Codes whose number starts with the digits typed, or whose Polish or English name holds every word typed
+    (regardless of case, diacritics and the word's ending), in code order."""
     stmt = select(CpvCode)
     terms = 0
     for token in (query or "").split():

@@ -12,6 +12,12 @@ KINDS = ("product", "service")
 STATUSES = ("draft", "published", "archived")
 VAT_RATES = ("23", "8", "5", "0", "zw")
 MAX_IMAGES = 8
+_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
+
+
+def fold(text: str) -> str:
+    """Case-folded text without Polish diacritics, for matching what people type on any keyboard."""
+    return (text or "").casefold().translate(_FOLD)
 
 
 class CpvCode(db.Model):
@@ -22,12 +28,15 @@ class CpvCode(db.Model):
     code: Mapped[str] = mapped_column(String(10), primary_key=True)  # "55524000-9"
     name_pl: Mapped[str] = mapped_column(String(400))
     name_en: Mapped[str | None] = mapped_column(String(400))
-    # Case-folded Polish name, for search by name on every database alike.
-    name_key: Mapped[str] = mapped_column(String(400), default="", index=True)
+    # Polish and English names case-folded without diacritics, for search on every database alike
+    # ("sprzatanie" finds "Usługi sprzątania", "catering" finds the catering services).
+    name_key: Mapped[str] = mapped_column(String(820), default="", index=True)
 
-    @validates("name_pl")
-    def _keep_key(self, _key, value):
-        self.name_key = (value or "").casefold()
+    @validates("name_pl", "name_en")
+    def _keep_key(self, key, value):
+        pl = value if key == "name_pl" else self.name_pl
+        en = value if key == "name_en" else self.name_en
+        self.name_key = fold(f"{pl or ''} | {en or ''}")
         return value
 
 

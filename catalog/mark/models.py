@@ -85,7 +85,10 @@ class QualityMark(db.Model):
     pes_id: Mapped[int] = mapped_column(ForeignKey("pes.id", ondelete="CASCADE"), index=True)
     # use_alter: applications point at the mark they renew and marks at their application (a cycle).
     application_id: Mapped[int | None] = mapped_column(
-        ForeignKey("mark_applications.id", ondelete="SET NULL", use_alter=True))
+        ForeignKey("mark_applications.id", ondelete="SET NULL", use_alter=True), unique=True)
+    # What was certified, as it was named on the day of the award (the offering may change later).
+    offering_title: Mapped[str] = mapped_column(String(200), default="")
+    pes_name: Mapped[str] = mapped_column(String(250), default="")
     valid_from: Mapped[date] = mapped_column(db.Date, index=True)
     valid_until: Mapped[date] = mapped_column(db.Date, index=True)
     status: Mapped[str] = mapped_column(String(10), default="active", index=True)

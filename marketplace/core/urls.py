@@ -24,6 +24,12 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def id_arg(name: str) -> int | None:
+    """An id from the query string, or None when it is missing or no row could have it."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_INT else None
+
+
 def page_arg(name: str = "page") -> int:
     """The 1-based page number from the query string, clamped to a sane range."""
     value = request.args.get(name, 1, type=int) or 1

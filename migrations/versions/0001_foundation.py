@@ -2,7 +2,7 @@
 
 Revision ID: 0001_foundation
 Revises:
-Create Date: 2026-11-22 03:01:41.748495
+Create Date: 2026-11-22 03:19:50.909622
 
 """
 from alembic import op
@@ -22,7 +22,7 @@ def upgrade():
     sa.Column('code', sa.String(length=10), nullable=False),
     sa.Column('name_pl', sa.String(length=400), nullable=False),
     sa.Column('name_en', sa.String(length=400), nullable=True),
-    sa.Column('name_key', sa.String(length=400), nullable=False),
+    sa.Column('name_key', sa.String(length=820), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_cpv_codes'))
     )
     with op.batch_alter_table('cpv_codes', schema=None) as batch_op:
@@ -274,6 +274,8 @@ def upgrade():
     sa.Column('offering_id', sa.Integer(), nullable=False),
     sa.Column('pes_id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=True),
+    sa.Column('offering_title', sa.String(length=200), nullable=False),
+    sa.Column('pes_name', sa.String(length=250), nullable=False),
     sa.Column('valid_from', sa.Date(), nullable=False),
     sa.Column('valid_until', sa.Date(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
@@ -281,7 +283,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['offering_id'], ['offerings.id'], name=op.f('fk_quality_marks_offering_id_offerings'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['pes_id'], ['pes.id'], name=op.f('fk_quality_marks_pes_id_pes'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_marks'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_marks')),
+    sa.UniqueConstraint('application_id', name=op.f('uq_quality_marks_application_id'))
     )
     with op.batch_alter_table('quality_marks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quality_marks_number'), ['number'], unique=True)
