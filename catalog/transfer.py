@@ -12,7 +12,7 @@ from sqlalchemy import select
 from catalog import categories, cpv
 from catalog.mark.models import MARK_STATUSES, QualityMark
 from catalog.models import KINDS, STATUSES, VAT_RATES, CpvCode, Offering
-from marketplace import audit
+from marketplace import audit, clock
 from marketplace.extensions import db
 from marketplace.pes import validation
 from marketplace.pes.models import Pes
@@ -56,10 +56,7 @@ def _date(value, key, problems):
     return None
 
 
-def _mark(record, problems):
-    mark = record.get("quality_mark")
-    if mark is None:
-        return None
+def _one_mark(mark, problems) -> dict | None:
     if not isinstance(mark, dict):
         problems.append(("quality_mark", "must be an object with number, valid_from and valid_until"))
         return None
@@ -74,6 +71,30 @@ def _mark(record, problems):
     if status not in MARK_STATUSES:
         problems.append(("quality_mark", f"status must be one of {', '.join(MARK_STATUSES)}"))
     return {"number": (number or "").strip(), "valid_from": start, "valid_until": end, "status": status}
+
+
+def _marks(record, ref, ctx, problems) -> list[dict]:
+    """The record's `quality_mark` and, an extension that export writes for renewed marks, `quality_marks`."""
+    raw = [record["quality_mark"]] if record.get("quality_mark") is not None else []
+    extra = record.get("quality_marks")
+    if extra is not None:
+        if not isinstance(extra, list):
+            problems.append(("quality_marks", "must be a list of marks"))
+        else:
+            raw += [m for m in extra if not (isinstance(m, dict) and raw and m.get("number") == raw[0].get("number"))]
+    marks = [m for m in (_one_mark(r, problems) for r in raw) if m and m["number"]]
+    owners = ctx.refs.setdefault("mark_owner", {})
+    for mark in marks:
+        number = mark["number"]
+        if owners.get(number, ref) != ref:
+            problems.append(("quality_mark", f"number {number} is already given to offering {owners[number]!r} "
+                                             "in this file"))
+            continue
+        owner = db.session.execute(select(Offering.ref).join(QualityMark, QualityMark.offering_id == Offering.id)
+                                   .where(QualityMark.number == number)).scalar()
+        if owner is not None and owner != ref:
+            problems.append(("quality_mark", f"number {number} belongs to offering {owner!r}"))
+    return marks
 
 
 class OfferingHandler(RecordHandler):
@@ -100,11 +121,11 @@ class OfferingHandler(RecordHandler):
         if status not in STATUSES:
             problems.append(("status", f"must be one of {', '.join(STATUSES)}"))
         clean["status"] = status
-        clean["quality_mark"] = _mark(record, problems)
+        clean["marks"] = _marks(record, clean.get("ref"), ctx, problems)
         if not problems:
             ctx.seen("offering").add(clean["ref"])
-            if clean["quality_mark"]:
-                ctx.seen("mark").add(clean["quality_mark"]["number"])
+            for mark in clean["marks"]:
+                ctx.refs["mark_owner"][mark["number"]] = clean["ref"]
         return clean, problems
 
     @staticmethod
@@ -178,21 +199,19 @@ class OfferingHandler(RecordHandler):
         offering.cpv = clean["cpv"]
         offering.service_area = clean.get("service_area") or []
         if offering.status == "published" and offering.published_at is None:
-            from marketplace import clock
-
             offering.published_at = clock.now()
         db.session.flush()
-        if clean.get("quality_mark"):
-            _upsert_mark(offering, clean["quality_mark"])
+        for mark in clean["marks"]:
+            _upsert_mark(offering, mark)
         audit.record(None, "offering.import", offering, after=audit.snapshot(offering, ("ref", "title", "status")))
         return created
 
     def export(self):
-        marks = {}
-        for mark in db.session.scalars(select(QualityMark).order_by(QualityMark.valid_until)):
-            marks[mark.offering_id] = mark  # the latest one of each offering wins
+        marks: dict[int, list[QualityMark]] = {}
+        for mark in db.session.scalars(select(QualityMark).order_by(QualityMark.valid_from, QualityMark.id)):
+            marks.setdefault(mark.offering_id, []).append(mark)
         for offering in db.session.scalars(select(Offering).order_by(Offering.id)):
-            yield to_record(offering, marks.get(offering.id))
+            yield to_record(offering, marks.get(offering.id, []))
 
 
 def _upsert_mark(offering: Offering, data: dict) -> None:
@@ -203,10 +222,22 @@ def _upsert_mark(offering: Offering, data: dict) -> None:
     mark.offering_id, mark.pes_id = offering.id, offering.pes_id
     mark.valid_from, mark.valid_until = data["valid_from"], data["valid_until"]
     mark.status = data["status"]
+    mark.offering_title = mark.offering_title or offering.title
+    mark.pes_name = mark.pes_name or offering.pes.name
     db.session.flush()
 
 
-def to_record(offering: Offering, mark: QualityMark | None) -> dict:
+def _mark_record(mark: QualityMark) -> dict:
+    out = {"number": mark.number, "valid_from": mark.valid_from.isoformat(),
+           "valid_until": mark.valid_until.isoformat()}
+    if mark.status != "active":
+        out["status"] = mark.status
+    return out
+
+
+def to_record(offering: Offering, marks: list[QualityMark]) -> dict:
+    """The offering as an import record; `quality_mark` is the mark valid today (else the newest), and every
+    other mark of the offering (earlier or renewed ones) goes in the `quality_marks` extension."""
     rec = {"type": "offering", "ref": offering.ref, "pes_ref": offering.pes.ref, "kind": offering.kind,
            "title": offering.title, "description": offering.description or None, "category": offering.category,
            "subcategory": offering.subcategory, "cpv": offering.cpv,
@@ -215,9 +246,11 @@ def to_record(offering: Offering, mark: QualityMark | None) -> dict:
            "lead_time": offering.lead_time, "tags": offering.tags or None,
            "service_area": [a.powiat for a in offering.areas] or None, "status": offering.status}
     out = {k: v for k, v in rec.items() if v is not None or k == "price_net"}
-    if mark is not None:
-        out["quality_mark"] = {"number": mark.number, "valid_from": mark.valid_from.isoformat(),
-                               "valid_until": mark.valid_until.isoformat()}
-        if mark.status != "active":
-            out["quality_mark"]["status"] = mark.status
+    if marks:
+        today = clock.today()
+        main = next((m for m in marks if m.is_valid_on(today)), marks[-1])
+        out["quality_mark"] = _mark_record(main)
+        others = [_mark_record(m) for m in marks if m is not main]
+        if others:
+            out["quality_marks"] = others
     return out

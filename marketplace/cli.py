@@ -98,7 +98,9 @@ def demo_command() -> None:
         cpv.ensure_loaded()
         lines = [line for name in ("pes.jsonl", "offerings.jsonl")
                  for line in (DEMO_DIR / name).read_text(encoding="utf-8").splitlines()]
-        result = transfer.import_lines(lines, commit=False)
+        from marketplace import clock
+
+        result = transfer.import_lines(demo.shift_mark_dates(lines, clock.today()), commit=False)
         if not result.ok:
             for err in result.errors:
                 click.echo(str(err), err=True)

@@ -84,7 +84,7 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SERVER_NAME": env.get("SERVER_NAME") or None,
-        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 24 * 1024 * 1024,
         "LOGO_MAX_BYTES": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "pl",
@@ -100,8 +100,10 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "MAIL_LIMIT": "5 per hour",
         "MAIL_LIMIT_PER_RECIPIENT": "3 per hour",
         # The quality mark: certificate numbers and how long a mark is valid.
-        "MARK_NUMBER_FORMAT": "ZJ/{year}/{seq:04d}",
-        "MARK_VALIDITY_MONTHS": 12,
+        "MARK_NUMBER_FORMAT": env.get("MARK_NUMBER_FORMAT") or "ZJ/{year}/{seq:04d}",
+        "MARK_VALIDITY_MONTHS": int(env.get("MARK_VALIDITY_MONTHS") or 12),
+        # Committee members who must have scored every criterion before the chair decides.
+        "MARK_MIN_SCORERS": int(env.get("MARK_MIN_SCORERS") or 2),
         "ARGON2_FAST": False,
         "PES_DATA_STALE_DAYS": 365,
     }

@@ -1,5 +1,6 @@
 """Demo accounts, one per role, for trying the portal out; created only by `flask demo`."""
-from datetime import datetime, timezone
+import json
+from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
 
@@ -20,6 +21,26 @@ ACCOUNTS = (
     ("przewodniczaca@demo.example.org", "committee_chair", "Halina Przewodnicząca"),
 )
 DEMO_PES_REF = "pes-demo-001"
+# The day the demo data set was written for: its quality marks' dates move with today's date, so that the
+# demo always shows marks valid today, some close to expiry (reminders) and one expired.
+REFERENCE_DAY = date(2026, 11, 22)
+
+
+def shift_mark_dates(lines: list[str], today: date) -> list[str]:
+    """The demo's JSON lines with every quality mark's dates moved by (today - REFERENCE_DAY)."""
+    delta = today - REFERENCE_DAY
+    if not delta:
+        return lines
+    out = []
+    for line in lines:
+        record = json.loads(line) if line.strip() else None
+        mark = record.get("quality_mark") if record else None
+        if mark:
+            for key in ("valid_from", "valid_until"):
+                mark[key] = (date.fromisoformat(mark[key]) + delta).isoformat()
+            line = json.dumps(record, ensure_ascii=False)
+        out.append(line)
+    return out
 
 
 def has_data() -> bool:

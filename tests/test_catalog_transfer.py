@@ -93,3 +93,38 @@ def test_export_then_import_round_trips_offerings_and_marks(app, runner, tmp_pat
     again = tmp_path / "again.jsonl"
     runner.invoke(args=["export", str(again)])
     assert again.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+
+
+def test_a_renewed_offering_exports_the_mark_valid_today_and_keeps_the_other(app, runner, tmp_path):
+    app.config["CLOCK_OFFSET_DAYS"] = 0
+    from marketplace import clock
+
+    today = clock.today()
+    valid = {"number": "ZJ/2026/0100", "valid_from": date(today.year - 1, 1, 1).isoformat(),
+             "valid_until": date(today.year + 1, 1, 1).isoformat()}
+    renewal = {"number": "ZJ/2026/0101", "valid_from": date(today.year + 1, 1, 2).isoformat(),
+               "valid_until": date(today.year + 2, 1, 1).isoformat()}
+    offer = dict(OFFER, quality_mark=renewal, quality_marks=[valid])
+    assert runner.invoke(args=["import", write(tmp_path, [PES, offer])]).exit_code == 0, "import"
+    out = tmp_path / "export.jsonl"
+    runner.invoke(args=["export", str(out)])
+    record = json.loads(out.read_text(encoding="utf-8").splitlines()[1])
+    assert record["quality_mark"]["number"] == "ZJ/2026/0100"  # the one valid today, for every reader
+    assert [m["number"] for m in record["quality_marks"]] == ["ZJ/2026/0101"]
+
+    db.session.execute(db.delete(QualityMark))
+    db.session.commit()
+    assert runner.invoke(args=["import", str(out)]).exit_code == 0
+    assert sorted(db.session.scalars(select(QualityMark.number))) == ["ZJ/2026/0100", "ZJ/2026/0101"]
+
+
+def test_a_mark_number_cannot_move_to_another_offering(runner, tmp_path):
+    other = dict(OFFER, ref="off-002", title="Inna oferta")
+    result = runner.invoke(args=["import", write(tmp_path, [PES, OFFER, other])])
+    assert result.exit_code == 1 and "line 3: quality_mark: number ZJ/2025/007 is already given to offering" in \
+        result.output
+    assert runner.invoke(args=["import", write(tmp_path, [PES, OFFER], "ok.jsonl")]).exit_code == 0
+    result = runner.invoke(args=["import", write(tmp_path, [other], "move.jsonl")])
+    assert result.exit_code == 1 and "belongs to offering 'off-001'" in result.output
+    mark = db.session.scalar(select(QualityMark))
+    assert mark.offering.ref == "off-001" and mark.offering_title == OFFER["title"]

@@ -62,3 +62,18 @@ def test_demo_loads_into_an_empty_database_and_prints_logins(tmp_path, empty_db_
         assert db.session.scalar(select(func.count()).select_from(Pes)) == verified
         db.session.remove()
         db.engine.dispose()
+
+
+def test_demo_mark_dates_follow_today():
+    from datetime import date, timedelta
+
+    from marketplace.demo import REFERENCE_DAY, shift_mark_dates
+
+    lines = [ln for ln in (DEMO_FILE.parent / "offerings.jsonl").read_text(encoding="utf-8").splitlines()
+             if "quality_mark" in ln]
+    later = REFERENCE_DAY + timedelta(days=400)
+    moved = shift_mark_dates(lines, later)
+    for before, after in zip(lines, moved):
+        old, new = json.loads(before)["quality_mark"], json.loads(after)["quality_mark"]
+        assert date.fromisoformat(new["valid_until"]) - date.fromisoformat(old["valid_until"]) == timedelta(days=400)
+    assert shift_mark_dates(lines, REFERENCE_DAY) == lines
