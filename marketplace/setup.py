@@ -90,6 +90,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_moderation_bp)
     app.register_blueprint(mark_bp)
+    from marketplace.api.views import bp as api_bp
+
+    app.register_blueprint(api_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

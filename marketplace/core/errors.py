@@ -22,7 +22,8 @@ def _messages() -> dict:
 def _render(code: int, detail: str | None = None):
     title, text = _messages().get(code, (_("Błąd"), _("Wystąpił błąd.")))
     if request.path.startswith("/api/"):
-        err_code = {404: "not_found", 429: "rate_limited", 400: "bad_request"}.get(code, "error")
+        err_code = {404: "not_found", 405: "method_not_allowed", 429: "rate_limited",
+                    400: "bad_request"}.get(code, "error")
         return jsonify(error={"code": err_code, "message": detail or title}), code
     return render_template("errors/error.html", code=code, title=title, text=text, detail=detail), code
 
