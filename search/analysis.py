@@ -1,0 +1,323 @@
+"""Polish text analysis for the search index: tokens, stop words, diacritics folding, stems and synonyms.
+
+Every analysed word gives two kinds of index terms. Its *surface* form is the lowercased word with Polish
+diacritics folded ("Szkoły" -> "szkoly"), so that a query typed with or without diacritics finds it. Its
+*stems* are a small set of folded candidates: the stem given by the Polish stemmer for the word as written
+("szkoły" -> "szkola") and the folded word cut by a common inflection ending ("szkoly" -> "szkol"). The second
+candidate is what lets a word typed without diacritics, which the stemmer handles badly, meet its properly
+written forms, and it also keeps proper names that the stemmer mangles ("bydgoszczy") searchable. Both sides,
+index and query, use the same functions, so they always meet.
+
+The analyzers are stateless: the schema pickled inside an index refers to these classes, not to copies of
+the word lists, so editing the data files or this module takes effect without a rebuild of the pickles.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
+
+DATA_DIR = Path(__file__).with_name("data")
+STOPWORDS_FILE = DATA_DIR / "stopwords_pl.txt"
+SYNONYMS_FILE = DATA_DIR / "synonyms.txt"
+
+# Words of letters and digits (Polish letters included), hyphenated compounds as one match.
+WORD_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+
+_POLISH = str.maketrans("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ", "acelnoszzACELNOSZZ")
+
+# Inflection endings of Polish nouns and adjectives (and a few verb endings), written without diacritics.
+# The longest ending that leaves at least MIN_STEM letters is cut, once.
+ENDINGS = tuple(sorted((
+    "owego", "owemu", "owych", "owymi", "owie", "owej", "owem", "owym", "owy", "owa", "owe", "owi",
+    "iego", "iemu", "ich", "imi", "im", "ego", "emu", "ych", "ymi", "ym", "ej",
+    "iami", "iach", "iom", "iem", "ami", "ach", "om", "ow", "em", "ii", "ia", "iu", "ie",
+    "ac", "ic", "yc", "y", "i", "a", "e", "u", "o"), key=len, reverse=True))
+MIN_STEM = 3
+
+
+def fold(text: str) -> str:
+    """The text with Polish (and other Latin) diacritics removed: "Łódź, żółć" -> "Lodz, zolc"."""
+    text = text.translate(_POLISH)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def light_stem(word: str) -> str:
+    """The folded word cut by its longest common Polish inflection ending: "obiadow" -> "obiad".
+
+    A final "ek"/"ec" ("iek"/"iec") loses the vowel that Polish drops in the other forms of the word
+    ("posilek", "posilki" -> "posilk"; "koniec", "konca" -> "konc").
+    """
+    for ending in ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= MIN_STEM:
+            word = word[: -len(ending)]
+            break
+    for mobile in ("ie", "e"):
+        if word[-3:-1].endswith(mobile) and word[-1] in "kc" and len(word) - len(mobile) >= MIN_STEM:
+            return word[: -1 - len(mobile)] + word[-1]
+    return word
+
+
+# -- the stemmer: loaded once per process, lazily, under a lock ------------------------------------------
+
+_stemmer = None
+_stemmer_lock = threading.Lock()
+
+
+def _load_stemmer():
+    """Read the stemmer's tables directly, without the package's progress bar on stderr."""
+    from importlib.resources import files
+
+    from pystempel import Stemmer
+    from pystempel.streams import DataInputStream
+
+    table = files("pystempel.data.polimorf") / "stemmer_polimorf.tbl.gz"
+    data = gzip.decompress(table.read_bytes())
+    # A stream of unknown length: the package then shows no progress bar (and reads faster).
+    return Stemmer.from_stream(DataInputStream(io.BytesIO(data)))
+
+
+def stemmer():
+    """The process's Polish stemmer (a callable word -> stem or None), loaded on first use."""
+    global _stemmer
+    if _stemmer is None:
+        with _stemmer_lock:
+            if _stemmer is None:
+                _stemmer = _load_stemmer()
+    return _stemmer
+
+
+def preload() -> None:
+    """Load the stemmer now (call before a server forks its workers so that they share it)."""
+    stemmer()
+
+
+@lru_cache(maxsize=200_000)
+def _stem_candidates(word: str) -> tuple[str, ...]:
+    folded = fold(word)
+    if not folded.isalpha():  # numbers, codes, hyphenated compounds: as they are
+        return (folded,)
+    out = []
+    stem = stemmer()(word)
+    if stem and len(stem) >= min(MIN_STEM, len(word)):  # very short stems are the stemmer's noise
+        out.append(fold(stem))
+    light = light_stem(folded)
+    if light not in out:
+        out.append(light)
+    return tuple(out)
+
+
+def stems(word: str) -> set[str]:
+    """The folded stem candidates of one word: stems("Obiadów") == {"obiad"}."""
+    return set(_stem_candidates(word.lower()))
+
+
+# -- stop words ----------------------------------------------------------------------------------------
+
+
+def _read_words(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+STOPWORDS = frozenset(fold(w.lower()) for w in _read_words(STOPWORDS_FILE))
+
+
+def is_stopword(word: str) -> bool:
+    """Whether a word is a Polish function word left out of the index (with or without diacritics)."""
+    return fold(word.lower()) in STOPWORDS
+
+
+# -- the Whoosh pipeline -------------------------------------------------------------------------------
+
+
+class PolishTokenizer(Tokenizer):
+    """Words of letters and digits; a hyphenated word gives its whole and each of its parts."""
+
+    def __eq__(self, other):
+        return self.__class__ is other.__class__
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            yield _fill(t, value, start_pos, start_char, len(value), keeporiginal)
+            return
+        pos = start_pos
+        for match in WORD_RE.finditer(value):
+            whole, start = match.group(0), start_char + match.start()
+            if "-" in whole:
+                yield _fill(t, whole, pos, start, start + len(whole), keeporiginal)
+                for part in re.finditer(r"[^\W_]+", whole):
+                    yield _fill(t, part.group(0), pos, start + part.start(), start + part.end(),
+                                keeporiginal)
+                    pos += 1
+            else:
+                yield _fill(t, whole, pos, start, start + len(whole), keeporiginal)
+                pos += 1
+
+
+def _fill(t: Token, text: str, pos: int, startchar: int, endchar: int, keeporiginal: bool) -> Token:
+    t.text, t.boost, t.stopped = text, 1.0, False
+    if keeporiginal:
+        t.original = text
+    if t.positions:
+        t.pos = pos
+    if t.chars:
+        t.startchar, t.endchar = startchar, endchar
+    return t
+
+
+class PolishStopFilter(Filter):
+    """Drops Polish function words (typed with or without diacritics), or marks them when asked to keep."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            if fold(t.text) not in STOPWORDS:
+                yield t
+            elif not t.removestops:
+                t.stopped = True
+                yield t
+
+
+class FoldFilter(Filter):
+    """Folds diacritics: the surface form of a word."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = fold(t.text)
+            yield t
+
+
+class PolishStemFilter(Filter):
+    """Replaces each word by its folded stem candidates, all at the word's position."""
+
+    is_morph = True
+
+    def __call__(self, tokens):
+        for t in tokens:
+            if t.stopped:
+                yield t
+                continue
+            for candidate in _stem_candidates(t.text):
+                t.text = candidate
+                yield t
+
+
+def surface_analyzer():
+    """Lowercased, stop words out, diacritics folded: "Obiady dla Szkół" -> ["obiady", "szkol"]."""
+    return PolishTokenizer() | LowercaseFilter() | PolishStopFilter() | FoldFilter()
+
+
+def stem_analyzer():
+    """Lowercased, stop words out, folded stem candidates: "Obiady dla Szkół" -> obiad, szkola, szkol."""
+    return PolishTokenizer() | LowercaseFilter() | PolishStopFilter() | PolishStemFilter()
+
+
+def words(text: str) -> list[str]:
+    """The lowercased words of a text that are not stop words (hyphenated ones whole and in parts)."""
+    return [t.text for t in (PolishTokenizer() | LowercaseFilter() | PolishStopFilter())(text)]
+
+
+# -- synonyms and query words --------------------------------------------------------------------------
+
+
+class Synonyms:
+    """Groups of interchangeable words of the domain ("druk, poligrafia, drukarnia"), used at query time.
+
+    A word belongs to a group when its surface form or one of its stems is that of a member, so inflected
+    queries ("poligrafii") and queries without diacritics ("rosliny") find their group too.
+    """
+
+    def __init__(self, groups):
+        self.groups: list[tuple[str, ...]] = []
+        self.problems: list[str] = []
+        self._by_key: dict[str, set[int]] = {}
+        for number, group in enumerate(groups, 1):
+            self._add(number, group)
+
+    def _add(self, number: int, group) -> None:
+        members = tuple(dict.fromkeys(m.strip().lower() for m in group if m.strip()))
+        bad = [m for m in members if len(words(m)) != 1 or not WORD_RE.fullmatch(m)]
+        if bad:
+            self.problems.append(f"group {number}: not single words: {', '.join(bad)}")
+            members = tuple(m for m in members if m not in bad)
+        if len(members) < 2:
+            return
+        index = len(self.groups)
+        self.groups.append(members)
+        for member in members:
+            for key in _keys(member):
+                self._by_key.setdefault(key, set()).add(index)
+
+    @classmethod
+    def from_text(cls, text: str) -> Synonyms:
+        """Groups from text in the file's format: one group a line, comma-separated, # for comments."""
+        lines = (line.split("#", 1)[0] for line in text.splitlines())
+        return cls(line.split(",") for line in lines if line.strip())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> Synonyms:
+        return cls.from_text(Path(path or SYNONYMS_FILE).read_text(encoding="utf-8"))
+
+    def expand(self, term: str) -> set[str]:
+        """The term and every member of the groups it belongs to, as written in the list."""
+        term = term.strip().lower()
+        found = {term}
+        for key in _keys(term):
+            for index in self._by_key.get(key, ()):
+                found.update(self.groups[index])
+        return found
+
+
+def _keys(word: str) -> set[str]:
+    return {"s:" + fold(word)} | {"t:" + s for s in stems(word)}
+
+
+_synonyms_cache: dict[Path, tuple[float, Synonyms]] = {}
+
+
+def load_synonyms(path: str | os.PathLike | None = None) -> Synonyms:
+    """The synonym list of a file, read again only when the file has changed since the last call."""
+    path = Path(path or SYNONYMS_FILE)
+    mtime = path.stat().st_mtime
+    cached = _synonyms_cache.get(path)
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, Synonyms.load(path))
+        _synonyms_cache[path] = cached
+    return cached[1]
+
+
+@dataclass(frozen=True)
+class QueryWord:
+    """One word of a query with the index terms that may match it, the word's own before its synonyms'."""
+
+    text: str
+    surface: frozenset[str]
+    stems: frozenset[str]
+    synonym_surface: frozenset[str]
+    synonym_stems: frozenset[str]
+
+
+def analyse_query(text: str, synonyms: Synonyms | None = None) -> list[QueryWord]:
+    """The words of a query (stop words out, repeats once) with their surface, stem and synonym terms."""
+    out = []
+    for word in dict.fromkeys(words(text)):
+        surface, own_stems = {fold(word)}, stems(word)
+        others = (synonyms.expand(word) - {word}) if synonyms else set()
+        syn_surface = {fold(o) for o in others} - surface
+        syn_stems = set().union(*(stems(o) for o in others)) - own_stems if others else set()
+        out.append(QueryWord(word, frozenset(surface), frozenset(own_stems),
+                             frozenset(syn_surface), frozenset(syn_stems)))
+    return out

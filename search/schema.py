@@ -1,0 +1,194 @@
+"""The search index of offerings: its Whoosh schema, the document of one offering, and the text query.
+
+Every text is indexed twice: in a *surface* field (lowercased, diacritics folded) and in a ``*_stem`` field
+(stem candidates, see search.analysis). A query word matches either; a document that has the very word scores
+in both and so ranks above one that only shares its stem. Field weights are applied at query time
+(TEXT_WEIGHTS), so they can be tuned without rebuilding the index.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from whoosh import fields, query
+
+from search.analysis import QueryWord, Synonyms, analyse_query, stem_analyzer, surface_analyzer
+
+SCHEMA_VERSION = 1  # raise it whenever the fields or the analysis change: the index must then be rebuilt
+
+# Pairs of (surface field, its stem field) holding the same text.
+TEXT_FIELDS = ("title", "tags", "category_names", "cpv_names", "description", "pes_name", "pes_town",
+               "area_names")
+STORED_TEXT = {"title", "description", "pes_name"}  # kept in the index for snippets and highlights
+
+# Query-time weight of a match in each field: title, tags, category and CPV names above the description.
+TEXT_WEIGHTS = {
+    "title": 6.0, "title_stem": 3.0,
+    "tags": 4.0, "tags_stem": 2.0,
+    "category_names": 3.0, "category_names_stem": 1.5,
+    "cpv_names": 2.5, "cpv_names_stem": 1.2,
+    "pes_name": 2.0, "pes_name_stem": 1.0,
+    "pes_town": 1.5, "pes_town_stem": 0.8,
+    "area_names": 1.0, "area_names_stem": 0.5,
+    "description": 1.0, "description_stem": 0.5,
+}
+SYNONYM_FACTOR = 0.5  # a synonym's match weighs this much of the word's own
+
+PRICE_ON_REQUEST = 2**53  # sort key of "price on request": after every real price, in both directions
+
+
+def build_schema() -> fields.Schema:
+    """A new schema instance for the offerings index."""
+    surface, stem = surface_analyzer(), stem_analyzer()
+    spec = {
+        "id": fields.ID(stored=True, unique=True),
+        "ref": fields.ID(stored=True),
+        "stamp": fields.ID(stored=True),
+        "kind": fields.ID(stored=True, sortable=True),
+        "category": fields.ID(stored=True, sortable=True),
+        "subcategory": fields.ID(stored=True, sortable=True),
+        "legal_form": fields.ID(stored=True, sortable=True),
+        "reserved_eligible": fields.ID(stored=True, sortable=True),  # "1" or "0"
+        "pes_id": fields.ID(stored=True, sortable=True),
+        "powiats": fields.KEYWORD(stored=True, scorable=False),  # TERYT codes served, space-separated
+        "cpv": fields.KEYWORD(stored=True, scorable=False),  # CPV codes, space-separated
+        "price": fields.NUMERIC(int, bits=64, stored=True),  # net, in grosze; absent: on request
+        "sort_price_asc": fields.NUMERIC(int, bits=64, sortable=True),
+        "sort_price_desc": fields.NUMERIC(int, bits=64, sortable=True),
+        "published_at": fields.NUMERIC(int, bits=64, stored=True, sortable=True),  # Unix seconds
+        "mark_number": fields.STORED(),
+        "mark_from": fields.NUMERIC(int, stored=True, sortable=True),  # YYYYMMDD, both days included
+        "mark_until": fields.NUMERIC(int, stored=True, sortable=True),
+    }
+    for name in TEXT_FIELDS:
+        spec[name] = fields.TEXT(analyzer=surface, stored=name in STORED_TEXT, phrase=name == "title")
+        spec[name + "_stem"] = fields.TEXT(analyzer=stem, phrase=False)
+    return fields.Schema(**spec)
+
+
+def day_number(day: date) -> int:
+    """A day as the integer YYYYMMDD used by the mark fields."""
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def price_grosze(value) -> int | None:
+    """A net price (Decimal, str or number) in whole grosze; None stays None (price on request)."""
+    if value is None or value == "":
+        return None
+    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def unix_seconds(moment: datetime | None) -> int:
+    """A moment as Unix seconds; a naive datetime is taken as UTC (as SQLite returns them)."""
+    if moment is None:
+        return 0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+_MD_IMAGE_OR_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_URL = re.compile(r"<?(?:https?://|mailto:|www\.)\S+>?")
+_MD_MARKS = re.compile(r"(?m)^\s{0,3}(?:#{1,6}|>|[-*+]|\d+[.)])\s+|[*_`~]+|^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
+
+
+def markdown_text(text: str | None) -> str:
+    """Markdown as plain words for the index and its snippets: links keep their text, marks go."""
+    if not text:
+        return ""
+    text = _MD_IMAGE_OR_LINK.sub(r"\1", text)
+    text = _MD_URL.sub(" ", text)
+    text = _MD_MARKS.sub(" ", text)
+    return " ".join(text.split())
+
+
+def offering_document(offering: Mapping, pes: Mapping, category_names: Iterable[str],
+                      cpv_names: Iterable[str], *, area_names: Iterable[str] = (),
+                      mark: Mapping | None = None) -> dict:
+    """The index document of one offering, from plain values.
+
+    ``offering``: id, ref, kind, title, description (Markdown), category, subcategory, tags (list), cpv
+    (codes), service_area (the powiat codes served, already resolved), price_net, published_at.
+    ``pes``: id, name, legal_form, city, reserved_eligible. ``category_names``: the names of its category
+    and subcategory; ``cpv_names``: the names of its CPV codes; ``area_names``: names of the powiats served;
+    ``mark``: the offering's active quality mark (number, valid_from, valid_until) or None.
+    """
+    codes = list(offering.get("cpv") or [])
+    texts = {
+        "title": offering["title"],
+        "tags": ", ".join(offering.get("tags") or []),
+        "category_names": ". ".join(category_names),
+        "cpv_names": ". ".join([*codes, *cpv_names]),
+        "description": markdown_text(offering.get("description")),
+        "pes_name": pes["name"],
+        "pes_town": pes.get("city") or "",
+        "area_names": ", ".join(area_names),
+    }
+    grosze = price_grosze(offering.get("price_net"))
+    doc = {
+        "id": str(offering["id"]), "ref": offering["ref"], "kind": offering["kind"],
+        "category": offering["category"], "subcategory": offering.get("subcategory") or None,
+        "legal_form": pes["legal_form"], "reserved_eligible": "1" if pes.get("reserved_eligible") else "0",
+        "pes_id": str(pes["id"]), "powiats": " ".join(offering.get("service_area") or []),
+        "cpv": " ".join(codes), "price": grosze,
+        "sort_price_asc": PRICE_ON_REQUEST if grosze is None else grosze,
+        "sort_price_desc": PRICE_ON_REQUEST if grosze is None else -grosze,
+        "published_at": unix_seconds(offering.get("published_at")),
+        **_mark_values(mark),
+    }
+    for name, text in texts.items():
+        doc[name] = doc[name + "_stem"] = text
+    doc = {k: v for k, v in doc.items() if v is not None}
+    doc["stamp"] = document_stamp(doc)
+    return doc
+
+
+def _mark_values(mark: Mapping | None) -> dict:
+    if not mark or mark.get("status", "active") != "active":
+        return {}
+    return {"mark_number": mark["number"], "mark_from": day_number(mark["valid_from"]),
+            "mark_until": day_number(mark["valid_until"])}
+
+
+def document_stamp(doc: Mapping) -> str:
+    """A fingerprint of a document's values: an indexed document is stale when the database gives another."""
+    body = repr(sorted((k, v) for k, v in doc.items() if k != "stamp"))
+    return hashlib.sha1(body.encode("utf-8")).hexdigest()[:16]
+
+
+def mark_valid_query(day: date) -> query.Query:
+    """Offerings whose quality mark is valid on the given day (both ends of the period included)."""
+    n = day_number(day)
+    return query.And([query.NumericRange("mark_from", None, n), query.NumericRange("mark_until", n, None)])
+
+
+def word_query(word: QueryWord, weights: Mapping[str, float] = TEXT_WEIGHTS,
+               synonym_factor: float = SYNONYM_FACTOR, reader=None) -> query.Query:
+    """Any field matching one query word: its surface form, its stems, then its synonyms' (weighed less).
+
+    Given an index reader, terms absent from the index are left out (far fewer matchers to run).
+    """
+    subqueries = []
+    for name, weight in weights.items():
+        stemmed = name.endswith("_stem")
+        own = word.stems if stemmed else word.surface
+        others = word.synonym_stems if stemmed else word.synonym_surface
+        for terms, boost in ((own, weight), (others - own, weight * synonym_factor)):
+            subqueries += [query.Term(name, t, boost=boost) for t in sorted(terms)
+                           if reader is None or (name, t) in reader]
+    return query.Or(subqueries) if subqueries else query.NullQuery
+
+
+def text_query(text: str, synonyms: Synonyms | None = None, weights: Mapping[str, float] = TEXT_WEIGHTS,
+               reader=None) -> query.Query:
+    """Documents matching every word of a free-text query (stop words aside); Every() when none is left."""
+    words = analyse_query(text or "", synonyms)
+    if not words:
+        return query.Every()
+    parts = [word_query(w, weights, reader=reader) for w in words]
+    if any(part is query.NullQuery for part in parts):
+        return query.NullQuery
+    return parts[0] if len(parts) == 1 else query.And(parts)
