@@ -42,10 +42,6 @@ def all_categories() -> list[dict]:
     return _data()["categories"]
 
 
-def source() -> dict:
-    return {"source": _data()["source"], "as_of": _data()["as_of"]}
-
-
 def get(slug: str) -> dict | None:
     return _data()["by_slug"].get(slug)
 
@@ -97,7 +93,8 @@ def subcategory_choices(slug: str) -> list[tuple[str, str]]:
 
 
 def category_for_cpv(code: str) -> str | None:
-    """The category whose CPV prefix is the longest match for the code ("55524000-9" -> catering)."""
+    """The category whose CPV prefix is the longest match for the code ("55524000-9" -> catering); the
+    editor chooses it when an offering is saved with CPV codes and no category."""
     digits = re.sub(r"\D", "", code or "")[:8]
     if not digits:
         return None

@@ -1,5 +1,5 @@
-"""Forms of the catalogue: the offering editor (with its photos), status buttons, the CPV search and the
-public "report this offer" form."""
+"""Forms of the members' panel: the offering editor (with its photos) and the status filter. The public pages'
+forms (CPV search, "report this offer") are in catalog.public_forms."""
 import re
 
 from flask_babel import gettext as _
@@ -8,20 +8,18 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    EmailField,
     FieldList,
     Form,
     FormField,
     HiddenField,
     IntegerField,
     RadioField,
-    SearchField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from catalog import categories, cpv, pricing
 from catalog import images as photos
@@ -33,13 +31,7 @@ from marketplace.core.fields import MultiCheckboxField
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 40
 MAX_CPV = 20
-REPORT_REASONS = {
-    "misleading": _l("wprowadza w błąd"),
-    "not_pes": _l("oferta nie pochodzi od PES"),
-    "offensive": _l("treści obraźliwe"),
-    "illegal": _l("niezgodna z prawem"),
-    "other": _l("inny powód"),
-}
+MAX_PRICE_LENGTH = 20
 
 
 def _text(value) -> str:
@@ -84,7 +76,8 @@ class OfferingForm(FlaskForm):
     subcategory = SelectField(_l("Podkategoria"), validators=[Optional()])
     cpv = StringField(_l("Kody CPV"), validators=[Optional(), Length(max=400)])
     price_on_request = BooleanField(_l("Cena do uzgodnienia"))
-    price_net = StringField(_l("Cena netto (zł)"), render_kw={"inputmode": "decimal"})
+    price_net = StringField(_l("Cena netto (zł)"), render_kw={"inputmode": "decimal"}, validators=[
+        Length(max=MAX_PRICE_LENGTH, message=_l("Cena jest za długa: wpisz kwotę netto, np. 18,50."))])
     vat_rate = SelectField(_l("Stawka VAT"), default="23")
     unit = StringField(_l("Jednostka"), validators=[Optional(), Length(max=40)])
     min_order = StringField(_l("Minimalne zamówienie"), validators=[Optional(), Length(max=100)])
@@ -108,6 +101,7 @@ class OfferingForm(FlaskForm):
         self.prepared_images = []
         self.new_alts = []
         self.parsed_price = None
+        self.category_from_cpv = False
 
     # Loading an offering into the form (GET) -------------------------------------------------------
 
@@ -151,6 +145,8 @@ class OfferingForm(FlaskForm):
 
     def validate_price_net(self, field):
         raw = _text(field.data).strip()
+        if field.errors:  # too long to be a price: that message is enough
+            return
         if self.price_on_request.data:
             if raw:
                 raise ValidationError(_("Zaznaczono „cena do uzgodnienia” – usuń cenę netto albo odznacz to pole."))
@@ -174,9 +170,20 @@ class OfferingForm(FlaskForm):
         field.data = tags
 
     def validate(self, extra_validators=None) -> bool:
+        self._category_from_cpv()
         ok = super().validate(extra_validators)
         ok = self._check_existing_images() and ok
         return self._check_new_images() and ok
+
+    def _category_from_cpv(self) -> None:
+        """No category chosen but CPV codes given: the category of the first code that maps to one."""
+        if self.category.data or not self.is_submitted():
+            return
+        for raw in split_codes(self.cpv.data):
+            slug = categories.category_for_cpv(raw)
+            if slug:
+                self.category.data, self.category_from_cpv = slug, True
+                return
 
     def _check_existing_images(self) -> bool:
         ok = True
@@ -212,10 +219,19 @@ class OfferingForm(FlaskForm):
         return ok
 
     def _kept_count(self) -> int:
-        if self.offering is None:
-            return 0
-        removed = {e.form.image_id.data for e in self.images if e.form.remove.data}
-        return sum(1 for image in self.offering.images if str(image.id) not in removed)
+        return len(self.kept_images()) if self.offering is not None else 0
+
+    def add_refusal(self, field_name: str | None, message: str) -> None:
+        """Show a refusal of the save (services.OfferingError) next to the field it concerns and in the
+        summary. A refusal about new photos goes to the first new photo's file field; one without a field
+        to the title, the top of the form."""
+        if field_name == "new_images" and self.new_images.entries:
+            target = self.new_images.entries[0].form.file
+        else:
+            target = self._fields.get(field_name or "")
+            if target is None or target.type in ("FieldList", "FormField"):
+                target = self.title
+        target.errors = list(target.errors) + [message]
 
     # Results ------------------------------------------------------------------------------------------
 
@@ -241,7 +257,7 @@ class OfferingForm(FlaskForm):
             if image is None or image.id in seen or entry.form.remove.data:
                 continue
             seen.add(image.id)
-            rows.append((entry.form.position.data or index + 1, index, image, entry.form.alt.data.strip()))
+            rows.append((entry.form.position.data or index + 1, index, image, (entry.form.alt.data or "").strip()))
         # Photos that the post did not mention stay, after the others, with their alt text.
         rows += [(MAX_IMAGES + 1, image.position, image, image.alt) for image in by_id.values()
                  if image.id not in seen and not self._removed(image)]
@@ -259,10 +275,6 @@ def subcategory_groups() -> list[SelectChoice]:
     return options
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something (publish, archive...): only the CSRF token."""
-
-
 class StatusFilterForm(Form):
     """The panel's filter: a GET form, so it needs no token."""
 
@@ -274,22 +286,3 @@ class StatusFilterForm(Form):
 
     def value(self) -> str | None:
         return self.status.data if self.status.data in STATUSES else None
-
-
-class CpvSearchForm(Form):
-    q = SearchField(_l("Szukaj kodu CPV (numer lub nazwa)"), validators=[Optional(), Length(max=100)])
-
-
-class ReportForm(FlaskForm):
-    reason = RadioField(_l("Co jest nie tak z tą ofertą?"), validators=[DataRequired(_l("Wybierz powód."))])
-    message = TextAreaField(_l("Opis"), validators=[Length(max=2000)])
-    email = EmailField(_l("Twój adres e-mail (opcjonalnie, jeśli moderator ma odpowiedzieć)"),
-                       validators=[Optional(), Email(), Length(max=254)])
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.reason.choices = [(k, str(v)) for k, v in REPORT_REASONS.items()]
-
-    def validate_message(self, field):
-        if self.reason.data == "other" and not (field.data or "").strip():
-            raise ValidationError(_("Opisz, co jest nie tak, gdy wybierasz „inny powód”."))

@@ -1,7 +1,8 @@
 """Offering descriptions: Markdown (CommonMark, raw HTML off) rendered, then sanitised with nh3.
 
-Headings are moved two levels down (a "# Title" becomes <h3>), since the description sits under the page's
-own h1 and an h2; images become links to them (no outside resources on our pages); links may only be http(s) or
+Headings are renumbered to sit under the page's own h1 and h2 without gaps: the first heading of the
+description becomes <h3> whatever its level, and each later one is one level below the nearest earlier
+heading of a higher rank ("## A", "#### B", "### C", "# D" become h3, h4, h4, h3), at most <h6>; images become links to them (no outside resources on our pages); links may only be http(s) or
 mailto and always get rel="nofollow noopener".
 """
 import html
@@ -15,7 +16,7 @@ TAGS = {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li"
         "h3", "h4", "h5", "h6"}
 ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
-HEADING_SHIFT = 2
+TOP_HEADING = 3  # the page has its h1 and the description's own h2
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
@@ -30,10 +31,18 @@ _md.add_render_rule("image", _image_as_link)
 
 
 def _shift_headings(tokens) -> None:
+    """Renumber headings from TOP_HEADING down, never skipping a level (axe's "heading-order")."""
+    open_ranks: list[tuple[int, int]] = []  # (level written, level given) of the headings still "open"
     for token in tokens:
-        if token.type in ("heading_open", "heading_close"):
-            level = min(int(token.tag[1]) + HEADING_SHIFT, 6)
+        if token.type == "heading_open":
+            written = int(token.tag[1])
+            while open_ranks and open_ranks[-1][0] >= written:
+                open_ranks.pop()
+            level = min(open_ranks[-1][1] + 1, 6) if open_ranks else TOP_HEADING
+            open_ranks.append((written, level))
             token.tag = f"h{level}"
+        elif token.type == "heading_close":
+            token.tag = f"h{open_ranks[-1][1]}"
 
 
 def render(text: str | None) -> Markup:

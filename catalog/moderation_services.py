@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from accounts.models import User
-from catalog.forms import REPORT_REASONS
 from catalog.models import Offering, OfferingReport
+from catalog.public_forms import REPORT_REASONS
 from marketplace import audit, clock, outbox
 from marketplace.core.urls import external_url
 from marketplace.extensions import db

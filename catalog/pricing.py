@@ -20,30 +20,45 @@ _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 
 
 class PriceError(ValueError):
-    """The typed price cannot be used; str() is the message for the person."""
+    """The price cannot be used: str() is the message for the person (in the current language), `code` says
+    which rule it broke, for callers that word their own messages (the import reports in English)."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code  # "empty", "not_a_number", "negative", "zero", "too_large" or "too_many_decimals"
 
 
 def parse_net(text: str | None) -> Decimal:
-    """A net price as typed ("18,50", "1 200.5"), checked: positive, at most 2 decimals, at most 1 000 000."""
+    """The one parser of net prices, for the editor and the import alike.
+
+    Accepts what people type: "18,50", "18.5", "1 200,00", "+7"; a comma or a dot separates the grosze,
+    spaces (also non-breaking ones) may group the digits. The price must be above zero, at most MAX_PRICE,
+    with at most two decimal places; further digits are allowed only when they are zeros ("18.500" is
+    18.50, "18.505" is refused). Returns the amount quantized to grosze; raises PriceError otherwise.
+    """
     raw = re.sub(r"[\s\u00a0\u202f]", "", text or "")
     if not raw:
-        raise PriceError(_("Podaj cenę netto albo zaznacz „cena do uzgodnienia”."))
+        raise PriceError(_("Podaj cenę netto albo zaznacz „cena do uzgodnienia”."), "empty")
     if not _NUMBER.fullmatch(raw):
-        raise PriceError(_("Cena musi być liczbą, np. 18,50 (przecinek lub kropka oddziela grosze)."))
-    try:
-        value = Decimal(raw.replace(",", "."))
-    except InvalidOperation:  # pragma: no cover - the pattern admits only plain decimals
-        raise PriceError(_("Cena musi być liczbą, np. 18,50.")) from None
+        raise PriceError(_("Cena musi być liczbą, np. 18,50 (przecinek lub kropka oddziela grosze)."),
+                         "not_a_number")
+    value = Decimal(raw.replace(",", "."))  # the pattern admits only plain decimal numbers
     if value < 0:
-        raise PriceError(_("Cena nie może być ujemna."))
+        raise PriceError(_("Cena nie może być ujemna."), "negative")
     if value == 0:
         raise PriceError(_("Cena musi być większa od zera. Jeśli ustalacie ją indywidualnie, zaznacz "
-                           "„cena do uzgodnienia”."))
-    if value.as_tuple().exponent < -2 and value != value.quantize(GROSZ):
-        raise PriceError(_("Cena może mieć najwyżej dwa miejsca po przecinku (grosze)."))
+                           "„cena do uzgodnienia”."), "zero")
+    # Compared before rounding: rounding a number of 30 digits to grosze is beyond Decimal's precision.
     if value > MAX_PRICE:
-        raise PriceError(_("Cena nie może przekraczać %(max)s zł netto.", max=format_amount(MAX_PRICE)))
-    return value.quantize(GROSZ)
+        raise PriceError(_("Cena nie może przekraczać %(max)s zł netto.", max=format_amount(MAX_PRICE)),
+                         "too_large")
+    try:
+        rounded = value.quantize(GROSZ)
+    except InvalidOperation:  # pragma: no cover - below MAX_PRICE the quantized value always fits
+        rounded = None
+    if rounded != value:
+        raise PriceError(_("Cena może mieć najwyżej dwa miejsca po przecinku (grosze)."), "too_many_decimals")
+    return rounded
 
 
 def gross(net: Decimal | None, rate: str) -> Decimal | None:
@@ -99,7 +114,9 @@ def summary(net: Decimal | None, rate: str) -> str:
 
 
 def register(app) -> None:
-    """Template filters: {{ value|zl }} and {{ offering|price_summary }}."""
+    """Template filters {{ value|zl }}, {{ offering|price_summary }}, {{ offering|gross }} and the global
+    vat_label(rate), for the public pages and the moderators' alike."""
+    app.jinja_env.globals["vat_label"] = vat_label
     app.jinja_env.filters["zl"] = format_price
     app.jinja_env.filters["price_summary"] = lambda offering: summary(offering.price_net, offering.vat_rate)
     app.jinja_env.filters["gross"] = lambda offering: gross(offering.price_net, offering.vat_rate)

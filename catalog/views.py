@@ -1,44 +1,57 @@
-"""Catalogue pages: the public catalogue (categories, offering pages, a PES's offerings, CPV search) and the
-members' panel where a PES manages its offerings. Sitemap and robots.txt come from catalog.seo."""
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+"""The public catalogue: categories, offering pages (and their photos), a PES's offerings, the CPV search.
+
+The members' panel, where a PES manages its offerings, registers its routes on the same blueprint from
+catalog.panel_views; the sitemap and robots.txt come from catalog.seo.
+"""
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from accounts.decorators import confirmed_required, mail_limited
+from accounts.decorators import mail_limited
 from catalog import categories, cpv, markdown, pricing, seo, services
 from catalog import images as photos
-from catalog.forms import (
-    ActionForm,
-    CpvSearchForm,
-    OfferingForm,
-    ReportForm,
-    StatusFilterForm,
-)
 from catalog.mark.queries import current_mark, marks_for
-from catalog.models import Offering
+from catalog.models import MAX_IMAGES, Offering
+from catalog.public_forms import CpvSearchForm, ReportForm
 from marketplace import outbox
+from marketplace.core import images as core_images
 from marketplace.core.urls import external_url, page_arg
-from marketplace.core.views import safe_next
 from marketplace.extensions import db
 from marketplace.pes.models import Pes
 
 # Every POST is checked for its CSRF token by CSRFProtect before the view runs.
 bp = Blueprint("catalog", __name__)
 PER_PAGE = 24
-STATUS_ACTIONS = {"publikuj": "published", "wycofaj": "draft", "archiwizuj": "archived"}
+PUBLIC_PHOTO_MAX_AGE = 3600  # a photo of an unpublished offering may stay in shared caches this long
 
 
 def offering_url(offering: Offering, **values) -> str:
     return url_for("catalog.offering", offering_id=offering.id, slug=seo.slugify(offering.title), **values)
 
 
+def photo_url(relative_path: str | None, external: bool = False) -> str:
+    """The address of an offering's photo (stored as "offerings/<name>"), served by photo() below."""
+    name = photos.file_name(relative_path) or "-"
+    return external_url("catalog.photo", name=name) if external else url_for("catalog.photo", name=name)
+
+
 @bp.record_once
 def _register(state) -> None:
     pricing.register(state.app)
-    state.app.jinja_env.globals.update(offering_url=offering_url)
+    state.app.jinja_env.globals.update(offering_url=offering_url, photo_url=photo_url)
 
 
 @bp.context_processor
@@ -46,28 +59,21 @@ def _helpers():
     return {"category_name": categories.name, "subcategory_name": categories.subcategory_name,
             "kind_label": services.kind_label, "offering_status_label": services.status_label,
             "render_markdown": markdown.render, "excerpt": markdown.plain,
-            "max_image_mb": photos.max_megabytes}
+            "max_image_mb": photos.max_megabytes, "max_images": MAX_IMAGES}
 
 
 # Loading and access ---------------------------------------------------------------------------------
 
-def _offering_or_404(offering_id: int) -> Offering:
+def offering_or_404(offering_id: int) -> Offering:
     return db.session.scalar(select(Offering).where(Offering.id == offering_id)
                              .options(selectinload(Offering.images))) or abort(404)
 
 
 def _visible(offering_id: int) -> Offering:
     """Public offerings for everyone; others only for their PES's members and staff (404 for the rest)."""
-    offering = _offering_or_404(offering_id)
+    offering = offering_or_404(offering_id)
     if not offering.is_public and not services.can_preview(current_user, offering):
         abort(404)
-    return offering
-
-
-def _editable(offering_id: int) -> Offering:
-    offering = _offering_or_404(offering_id)
-    if not services.can_edit(current_user, offering):
-        abort(403)
     return offering
 
 
@@ -117,9 +123,10 @@ def pes_offerings(pes_id: int):
 
 
 def _render_offering(offering: Offering, report_form: ReportForm, status: int = 200):
-    ld = seo.offering_ld(offering, [external_url("core.media", filename=i.path) for i in offering.images])
+    mark = current_mark(offering)
+    ld = seo.offering_ld(offering, [photo_url(i.path, external=True) for i in offering.images], mark)
     return render_template("catalog/offering.html", offering=offering, pes=offering.pes,
-                           mark=current_mark(offering), cpv_names=_cpv_names(offering.cpv),
+                           mark=mark, cpv_names=_cpv_names(offering.cpv),
                            report_form=report_form, json_ld=seo.json_ld_script(ld),
                            can_edit=services.can_edit(current_user, offering)), status
 
@@ -139,7 +146,7 @@ def offering(offering_id: int, slug: str | None = None):
 @mail_limited()
 def report(offering_id: int):
     """A visitor reports a public offering to the moderators (limited per address like forms that mail)."""
-    item = _offering_or_404(offering_id)
+    item = offering_or_404(offering_id)
     if not item.is_public:
         abort(404)
     form = ReportForm()
@@ -171,137 +178,26 @@ def cpv_json():
     return jsonify([{"code": c.code, "name": names.get(c.code, c.name_pl)} for c in results])
 
 
+@bp.get("/oferta/zdjecie/<name>")
+def photo(name: str):
+    """An offering's photo or thumbnail. Photos of offerings that are not public (drafts, archived, hidden by
+    a moderator, of a PES not verified) are shown only to the PES's members and staff, never cached publicly."""
+    owners = photos.offerings_of_file(name) if photos.file_name(f"{photos.FOLDER}/{name}") else []
+    public = any(o.is_public for o in owners)
+    if not public and not any(services.can_preview(current_user, o) for o in owners):
+        abort(404)
+    folder = core_images.folder_path(photos.FOLDER)
+    if public:
+        return send_from_directory(folder, name, max_age=PUBLIC_PHOTO_MAX_AGE)
+    resp = send_from_directory(folder, name)
+    resp.cache_control.public, resp.cache_control.max_age, resp.expires = False, None, None
+    resp.cache_control.private = True
+    resp.cache_control.no_cache = True
+    resp.vary.add("Cookie")
+    return resp
+
+
 seo.add_routes(bp, services.public_query)
 
-
-# The members' panel ---------------------------------------------------------------------------------
-
-@bp.get("/panel/oferty")
-@login_required
-def my_offerings():
-    """Every offering of the signed-in person's PES, filtered by status, with their actions."""
-    memberships = sorted(current_user.memberships, key=lambda m: (m.pes.name_key, m.pes_id))
-    filters = StatusFilterForm(request.args)
-    stmt = services.member_offerings(current_user, [m.pes_id for m in memberships], filters.value())
-    page = db.paginate(stmt, page=page_arg(), per_page=50, error_out=False)
-    return render_template("catalog/my_offerings.html", memberships=memberships, filters=filters, page=page,
-                           args={"status": filters.value()} if filters.value() else {},
-                           action_form=ActionForm(), marks=marks_for(page.items))
-
-
-def _pes_for_new_offering() -> Pes:
-    """The PES named by ?pes=, or the person's only PES; it must be theirs (403) and verified."""
-    pes_id = request.args.get("pes", type=int)
-    if pes_id is None and len(current_user.memberships) == 1:
-        pes_id = current_user.memberships[0].pes_id
-    if pes_id is None:
-        abort(404)
-    pes = db.session.get(Pes, pes_id) or abort(404)
-    if current_user.membership_of(pes.id) is None:
-        abort(403)
-    return pes
-
-
-def _form_status(form) -> int:
-    if not form.is_submitted():
-        return 200
-    return 400 if "csrf_token" in form.errors else 422
-
-
-def _refused(form, exc: services.OfferingError) -> None:
-    db.session.rollback()
-    target = form._fields.get(exc.field or "", form.title)
-    target.errors = list(target.errors) + [str(exc)]
-
-
-@bp.route("/panel/oferty/nowa", methods=["GET", "POST"])
-@confirmed_required
-def create():
-    """A member of a verified PES adds an offering; nothing is written if any part (a photo) is wrong."""
-    pes = _pes_for_new_offering()
-    if not services.can_create(current_user, pes):
-        return render_template("errors/error.html", code=403, title=_("Nie można dodać oferty"), text=_(
-            "Oferty może dodawać tylko zweryfikowany podmiot. „%(name)s” czeka na weryfikację lub jest "
-            "zawieszony.", name=pes.name)), 403
-    form = OfferingForm()
-    if form.validate_on_submit():
-        try:
-            with photos.stored_for_saving(form.prepared_images) as stored:
-                item = services.create_offering(current_user, pes, form.offering_data(), stored, form.new_alts,
-                                                form.status.data)
-                outbox.commit()
-        except services.OfferingError as exc:
-            _refused(form, exc)
-        else:
-            flash(_("Oferta „%(title)s” została zapisana.", title=item.title), "info")
-            return redirect(url_for("catalog.edit", offering_id=item.id))
-    return render_template("catalog/form.html", form=form, pes=pes, offering=None), _form_status(form)
-
-
-@bp.route("/panel/oferty/<int:offering_id>/edytuj", methods=["GET", "POST"])
-@confirmed_required
-def edit(offering_id: int):
-    """Members of the offering's PES change it, its photos (alt text, order, removal) and its status."""
-    item = _editable(offering_id)
-    form = OfferingForm(obj=item, offering=item)
-    if not form.is_submitted():
-        form.load(item)
-    elif form.validate_on_submit():
-        try:
-            with photos.stored_for_saving(form.prepared_images) as stored:
-                removed = services.update_offering(current_user, item, form.offering_data(), form.kept_images(),
-                                                   stored, form.new_alts, form.status.data)
-                files = [photos.StoredImage(i.path, i.thumb_path, 0, 0) for i in removed]
-                outbox.commit()
-        except services.OfferingError as exc:
-            _refused(form, exc)
-        else:
-            photos.delete_files(files)  # only now that the change is committed
-            flash(_("Zmiany w ofercie „%(title)s” zostały zapisane.", title=item.title), "info")
-            return redirect(url_for("catalog.edit", offering_id=item.id))
-    return render_template("catalog/form.html", form=form, pes=item.pes, offering=item), _form_status(form)
-
-
-def _back() -> str:
-    return safe_next(request.form.get("next"), url_for("catalog.my_offerings"))
-
-
-@bp.post("/panel/oferty/<int:offering_id>/<action>")
-@confirmed_required
-def change_status(offering_id: int, action: str):
-    """Publish, unpublish (back to draft) or archive an offering from the panel."""
-    target = STATUS_ACTIONS.get(action) or abort(404)
-    item = _editable(offering_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        services.set_status(current_user, item, target)
-    except services.OfferingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        outbox.commit()
-        messages = {"published": _("Oferta „%(title)s” jest opublikowana."),
-                    "draft": _("Oferta „%(title)s” wróciła do szkiców i nie jest widoczna publicznie."),
-                    "archived": _("Oferta „%(title)s” została przeniesiona do archiwum.")}
-        flash(messages[target] % {"title": item.title}, "info")
-    return redirect(_back())
-
-
-@bp.post("/panel/oferty/<int:offering_id>/kopiuj")
-@confirmed_required
-def duplicate(offering_id: int):
-    """Copy an offering, with its photos, as a new draft to adapt."""
-    item = _editable(offering_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        with photos.copied_for_saving(item.images) as copies:
-            copy = services.duplicate(current_user, item, copies)
-            outbox.commit()
-    except services.OfferingError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(_back())
-    flash(_("Utworzono kopię oferty jako szkic. Sprawdź ją i opublikuj, gdy będzie gotowa."), "info")
-    return redirect(url_for("catalog.edit", offering_id=copy.id))
+# The members' panel registers its routes on `bp` when imported.
+from catalog import panel_views  # noqa: F401

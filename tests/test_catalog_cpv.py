@@ -247,3 +247,25 @@ def test_unreadable_files_are_refused_with_a_message(cli, loaded, tmp_path, name
     result = cli.invoke(args=["cpv", "load", str(path)])
     assert result.exit_code == 1 and "Nie wczytano pliku" in result.output
     assert name_of("33100000-1") is None
+
+
+def test_an_old_excel_file_alone_or_in_the_eu_zip_is_refused_with_what_to_do(cli, loaded, tmp_path):
+    old = tmp_path / "cpv_2008.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    archive = tmp_path / "cpv_2008_xls.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(old, "cpv_2008.xls")
+    for path in (old, archive):
+        result = cli.invoke(args=["cpv", "load", str(path)])
+        assert result.exit_code == 1, result.output
+        assert "„cpv_2008.xls” jest w starym formacie .xls" in result.output
+        assert "zapisz jako .xlsx lub CSV (UTF-8)" in result.output
+
+
+def test_load_file_stays_importable_from_the_cpv_module(loaded, tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text("code,name_pl,name_en\n03413000-8,Drewno opałowe,Fuel wood\n", encoding="utf-8")
+    result = cpv.load_file(path)
+    assert (result.created, result.unchanged, result.skipped) == (0, 1, 0)
+    with pytest.raises(cpv.CpvFileError):
+        cpv.load_file(tmp_path / "nothing.xls")

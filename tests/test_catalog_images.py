@@ -25,6 +25,11 @@ def _open(app, relative: str) -> Image.Image:
     return Image.open(io.BytesIO((Path(app.config["UPLOAD_DIR"]) / relative).read_bytes()))
 
 
+def _url(relative: str) -> str:
+    """The address a stored photo ("offerings/<name>") is served at."""
+    return "/oferta/zdjecie/" + relative.split("/", 1)[1]
+
+
 def png_with_exif() -> bytes:
     exif = Image.Exif()
     exif[0x010F] = "PhoneMaker"
@@ -46,9 +51,9 @@ def test_a_png_is_stored_without_exif_with_a_thumbnail_and_shown_with_its_alt(ap
     assert b"PhoneMaker" not in (Path(app.config["UPLOAD_DIR"]) / image.path).read_bytes()
 
     page = client.get(f"/oferta/{offering.id}", follow_redirects=True).get_data(as_text=True)
-    assert f'src="/media/{image.path}" alt="Obiad w pojemnikach"' in page
-    assert f'href="/media/{image.path}"' in page
-    with client.get(f"/media/{image.thumb_path}") as served:
+    assert f'src="{_url(image.path)}" alt="Obiad w pojemnikach"' in page
+    assert f'href="{_url(image.path)}"' in page and "/media/offerings/" not in page
+    with client.get(_url(image.thumb_path)) as served:
         assert served.status_code == 200 and served.data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -66,6 +71,8 @@ def test_a_photo_loses_its_gps_position(app, client, cpv_codes):
     (b"To nie jest obraz.\n", "obraz.png", "Ten plik nie jest obrazem PNG, JPEG ani WebP."),
     (image_bytes("GIF", size=(50, 50)), "anim.gif", "Ten plik nie jest obrazem PNG, JPEG ani WebP."),
     (image_bytes("PNG", size=(8000, 8000), mode="1"), "bomba.png", "Obraz ma zbyt duże wymiary"),
+    # 20 million pixels: more than any photo needs, and hundreds of megabytes once decoded.
+    (image_bytes("PNG", size=(5000, 4000), mode="1"), "duzy.png", "Obraz ma zbyt duże wymiary (5000 × 4000 pikseli)"),
 ])
 def test_files_that_are_not_usable_images_are_refused(app, client, cpv_codes, data, filename, message):
     _user, pes = member(client)
@@ -206,3 +213,50 @@ def test_the_generic_pipeline_keeps_its_promises(app):
         assert outside.exists()
         core_images.delete(stored.path, "offerings")
         assert _files(app) == []
+
+
+# Who sees the photos -----------------------------------------------------------------------------------
+
+def _served(client, relative: str):
+    with client.get(_url(relative)) as resp:
+        return resp.status_code, resp.headers.get("Cache-Control", "")
+
+
+def test_photos_of_an_offering_that_is_not_public_are_served_only_to_its_pes_and_staff(app, client, cpv_codes):
+    from marketplace import clock
+    from tests.factories import make_user
+    from tests.test_catalog_offerings import sign_in
+
+    _user, pes = member(client)
+    offering = _offering_with_photos(app, pes, 1)  # a draft
+    [image] = offering.images
+    anonymous, stranger, moderator = app.test_client(), app.test_client(), app.test_client()
+    sign_in(stranger, make_user())
+    sign_in(moderator, make_user(role="moderator"))
+
+    for path in (image.path, image.thumb_path):
+        assert _served(anonymous, path)[0] == 404 and _served(stranger, path)[0] == 404
+        status, cache = _served(client, path)
+        assert status == 200 and "private" in cache and "public" not in cache
+        assert _served(moderator, path)[0] == 200
+    page = client.get(f"/panel/oferty/{offering.id}/edytuj").get_data(as_text=True)
+    assert f'src="{_url(image.thumb_path)}" alt="Zdjęcie 1"' in page  # the editor's preview
+
+    offering.status, offering.published_at = "published", clock.now()
+    db.session.commit()
+    status, cache = _served(anonymous, image.path)
+    assert status == 200 and "public" in cache and "private" not in cache
+
+    offering.blocked_at, offering.blocked_reason = clock.now(), "Zdjęcia z internetu."
+    db.session.commit()
+    assert _served(anonymous, image.path)[0] == 404 and _served(client, image.path)[0] == 200
+
+
+def test_only_files_of_offering_photos_are_served(app, client, cpv_codes):
+    _user, pes = member(client)
+    offering = _offering_with_photos(app, pes, 1)
+    offering.status = "published"
+    db.session.commit()
+    (Path(app.config["UPLOAD_DIR"]) / "offerings" / "luzny.png").write_bytes(image_bytes())  # in no offering
+    for name in ("luzny.png", "nie-ma.png", "..%2Fkeep.txt", ".hidden"):
+        assert client.get(f"/oferta/zdjecie/{name}").status_code == 404

@@ -162,6 +162,12 @@ def test_descriptions_are_sanitised(client):
     assert "<script>alert(1)" not in page and 'href="javascript:' not in page and "<b onmouseover" not in page
 
 
+def test_description_headings_start_at_h3_and_never_skip_a_level():
+    html = str(render("## Menu\n\n#### Zupy\n\n### Drugie dania\n\n# Dowóz\n\n###### Godziny"))
+    assert re.findall(r"<(h\d)>([^<]+)<", html) == [("h3", "Menu"), ("h4", "Zupy"), ("h4", "Drugie dania"),
+                                                    ("h3", "Dowóz"), ("h4", "Godziny")]
+
+
 # Lists -----------------------------------------------------------------------------------------------
 
 def test_category_pages_list_public_offerings_with_counts(client):

@@ -8,7 +8,7 @@ UPLOAD_DIR/<folder>/ with random names; only files directly in that folder are e
 
     limits = ImageLimits(folder="offerings", max_bytes=5 * 2**20, max_side=1600, thumb_side=400)
     prepared = prepare(upload.stream, limits)        # raises ImageError with a message for the person
-    with stored_for_saving([prepared], limits) as [stored]:
+    with stored_for_saving([prepared], limits.folder) as [stored]:
         ...  # add rows and commit; the files are removed again if anything here fails
 """
 import io
@@ -26,8 +26,9 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
-# Far more than any photo a person uploads needs; checked before the pixels are decoded.
-MAX_PIXELS = 30_000_000
+# More than a phone's 12-megapixel photo needs, and small enough that decoding it takes tens of megabytes of
+# memory, not hundreds; checked before the pixels are decoded.
+MAX_PIXELS = 16_000_000
 
 
 class ImageError(ValueError):

@@ -1,6 +1,7 @@
 """The catalogue in a browser: a PES member adds an offering with a photo and publishes it; the public sees it
-on its page (photo, gross price, structured data without CSP errors) and in its category. axe-core checks every
-page, and the offering page fits a 320 px screen."""
+on its page (photo, gross price, structured data without CSP errors) and in its category; a member of two PES
+chooses which one adds an offering; a moderator sees an offering's photos. axe-core checks every page, and
+the offering page fits a 320 px screen."""
 import io
 
 import pytest
@@ -43,7 +44,8 @@ def _fill_offering(page, tmp_path) -> None:
     page.get_by_label("Tytuł").fill(TITLE)
     page.get_by_label("Kategoria", exact=True).select_option("catering")
     page.get_by_label("Podkategoria").select_option("obiady-dla-szkol")
-    page.get_by_label("Opis", exact=True).fill("Obiady **dwudaniowe** z dowozem.\n\n- zupa\n- drugie danie")
+    page.get_by_label("Opis", exact=True).fill("Obiady **dwudaniowe** z dowozem.\n\n## Menu\n\n- zupa\n"
+                                              "- drugie danie\n\n#### Diety\n\nWegetariańska i bezglutenowa.")
     page.get_by_label("Cena netto (zł)").fill("18,50")
     page.get_by_label("Stawka VAT").select_option("8")
     page.get_by_label("Jednostka").fill("porcja")
@@ -102,6 +104,8 @@ def test_member_publishes_an_offering_that_the_public_then_finds(app, page, a11y
     page.get_by_role("link", name=TITLE).click()
     a11y.check(page)
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
+    expect(page.get_by_role("heading", level=3, name="Menu")).to_be_visible()  # "##" under the h2 "Opis"
+    expect(page.get_by_role("heading", level=4, name="Diety")).to_be_visible()  # no level skipped
     photo = page.get_by_role("img", name="Zupa i drugie danie w pojemnikach termicznych")
     expect(photo).to_be_visible()
     assert photo.evaluate("img => img.naturalWidth") == 1600
@@ -119,3 +123,35 @@ def test_member_publishes_an_offering_that_the_public_then_finds(app, page, a11y
         page.goto(path)
         a11y.check(page)
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
+
+
+def test_choosing_the_pes_and_the_moderators_view_of_photos(app, page, a11y, tmp_path):
+    owner = make_user("dwa-podmioty@example.org")
+    first = make_pes(owner=owner, name="Spółdzielnia Socjalna Alfa")
+    make_pes(owner=owner, name="Fundacja Beta", status="pending")
+    make_user("moderator@example.org", role="moderator")
+    db.session.commit()
+
+    _log_in(page, a11y, owner.email)
+    page.goto("/panel/oferty/nowa")
+    a11y.check(page)
+    page.get_by_role("link", name=f"Nowa oferta: {first.name}").click()
+    a11y.check(page)
+    _fill_offering(page, tmp_path)
+    page.get_by_label("Kody CPV").fill("")
+    page.locator("#new_images-0-alt").fill("Zupa w termosie")
+    page.get_by_role("button", name="Zapisz ofertę").click()  # saved as a draft
+    a11y.check(page)
+    expect(page.get_by_text("została zapisana")).to_be_visible()
+    expect(page.get_by_role("img", name="Zupa w termosie")).to_be_visible()  # the editor's preview
+
+    page.context.clear_cookies()
+    _log_in(page, a11y, "moderator@example.org")
+    page.goto("/moderacja/oferty?q=obiady")
+    a11y.check(page)
+    page.get_by_role("link", name=TITLE).click()
+    a11y.check(page)
+    expect(page.get_by_text("18,50 zł netto + 8% VAT = 19,98 zł brutto")).to_be_visible()
+    photo = page.get_by_role("img", name="Zupa w termosie")
+    expect(photo).to_be_visible()
+    assert photo.evaluate("img => img.naturalWidth") == 400  # the thumbnail of a draft, shown to staff
