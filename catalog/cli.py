@@ -15,7 +15,7 @@ cpv_cli = AppGroup("cpv", help="The CPV (Common Procurement Vocabulary) list.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def load(path: str) -> None:
     """Load CPV codes from a CSV (code,name_pl,name_en) or the EU's CSV/XLSX export: new codes are added,
-    names of known codes are updated, rows with a bad check digit are skipped."""
+    names of known codes are updated, a row is skipped only when its check digit is a typo."""
     try:
         result = cpv.load_file(path)
     except cpv.CpvFileError as exc:

@@ -5,11 +5,11 @@ to valid_until, both days included.
 """
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 
-from catalog import categories, cpv
+from catalog import categories, cpv, pricing
 from catalog.mark.models import MARK_STATUSES, QualityMark
 from catalog.models import KINDS, STATUSES, VAT_RATES, CpvCode, Offering
 from marketplace import audit, clock
@@ -21,30 +21,32 @@ from marketplace.transfer import ImportContext, RecordHandler, checked_text
 LIMITS = {"ref": 64, "title": 200, "description": 10000, "unit": 40, "min_order": 100, "lead_time": 100,
           "subcategory": 60}
 REF_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-MAX_PRICE = Decimal("1000000")
 
 
 def _string(record, key, problems, required=False):
     return checked_text(record.get(key), key, problems, LIMITS.get(key, 250), required)
 
 
+PRICE_MESSAGES = {
+    "empty": "must be a decimal string such as \"18.50\", or null for price on request",
+    "not_a_number": "must be a decimal string such as \"18.50\"",
+    "negative": "must be greater than zero",
+    "zero": "must be greater than zero",
+    "too_large": f"is more than {pricing.MAX_PRICE} PLN: check the amount",
+    "too_many_decimals": "may have at most 2 decimal places",
+}
+
+
 def parse_price(value) -> Decimal | None:
-    """A net price: a decimal string (or number) above zero with at most 2 decimal places, or None."""
+    """A net price through the editor's own parser (catalog.pricing), with the import's English messages."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError("must be a decimal string such as \"18.50\", or null for price on request")
+        raise ValueError(PRICE_MESSAGES["empty"])
     try:
-        price = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("must be a decimal string such as \"18.50\"") from None
-    if not price.is_finite() or price <= 0:
-        raise ValueError("must be greater than zero")
-    if price.as_tuple().exponent < -2:
-        raise ValueError("may have at most 2 decimal places")
-    if price > MAX_PRICE:
-        raise ValueError(f"is more than {MAX_PRICE} PLN: check the amount")
-    return price.quantize(Decimal("0.01"))
+        return pricing.parse_net(str(value))
+    except pricing.PriceError as exc:
+        raise ValueError(PRICE_MESSAGES.get(exc.code, str(exc))) from None
 
 
 def _date(value, key, problems):

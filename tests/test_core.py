@@ -45,3 +45,11 @@ def test_home_page_lists_recently_verified_pes(client):
     db.session.commit()
     html = client.get("/").get_data(as_text=True)
     assert "Spółdzielnia Socjalna Pierwsza" in html and "Nieznana Fundacja" not in html
+
+
+def test_offering_photos_are_not_served_as_public_media(app, client):
+    folder = Path(app.config["UPLOAD_DIR"]) / "offerings"
+    folder.mkdir(parents=True)
+    (folder / "x.png").write_bytes(b"\x89PNG")
+    with client.get("/media/offerings/x.png") as resp:
+        assert resp.status_code == 404  # they go through the catalogue's own check of the offering

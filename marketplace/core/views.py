@@ -48,7 +48,7 @@ def set_language(lang: str):
     return redirect(safe_next(request.args.get("next")))
 
 
-PUBLIC_MEDIA = ("logos", "offerings")  # folders of UPLOAD_DIR whose files anyone may see
+PUBLIC_MEDIA = ("logos",)  # folders of UPLOAD_DIR whose files anyone may see
 
 
 @bp.get("/media/<path:filename>")
