@@ -119,7 +119,14 @@ def test_valid_pdf_and_image_are_stored_privately_and_downloadable_only_by_autho
     with owner_client.get(url) as response:
         assert response.status_code == 200 and response.data == PDF
         assert "attachment" in response.headers["Content-Disposition"]
-    for role in ("moderator", "member1", "chair"):
+    with client_for(app, crew["moderator"]).get(url) as response:
+        assert response.status_code == 200
+    # The committee sees the files once the office has passed the application on, not before.
+    for role in ("member1", "chair"):
+        assert client_for(app, crew[role]).get(url).status_code == 403
+    office = client_for(app, crew["moderator"])
+    office.post(f"/moderacja/znak/{pdf.application_id}/przekaz", data={"csrf_token": token(office)})
+    for role in ("member1", "chair"):
         with client_for(app, crew[role]).get(url) as response:
             assert response.status_code == 200
     from tests.factories import make_pes, make_user
@@ -196,3 +203,18 @@ def test_a_suspended_mark_cannot_be_got_round_by_a_new_application(app):
     response = post_application(client_for(app, crew["owner"]), crew["offering"].id)
     assert response.status_code == 422 and "jest zawieszony" in response.get_data(as_text=True)
     assert _count(MarkApplication) == 0
+
+
+def test_a_revoked_mark_cannot_be_got_round_by_a_new_application(app):
+    crew = people(app)
+    today = clock.today()
+    make_mark(crew["offering"], "ZJ/2025/0102", today - timedelta(days=20), today + timedelta(days=300),
+              status="revoked", status_reason="Oszustwo.")
+    db.session.commit()
+    c = client_for(app, crew["owner"])
+    response = post_application(c, crew["offering"].id)
+    assert response.status_code == 422 and "(certyfikat ZJ/2025/0102) został cofnięty" in response.get_data(
+        as_text=True)
+    assert _count(MarkApplication) == 0
+    app.config["CLOCK_OFFSET_DAYS"] = 301  # the period it was awarded for is over: a new start is possible
+    assert post_application(c, crew["offering"].id).status_code == 302

@@ -4,6 +4,7 @@ import itertools
 from datetime import date
 
 from PIL import Image
+from pypdf import PdfWriter
 
 from catalog.mark.models import QualityMark
 from catalog.models import Offering
@@ -15,8 +16,20 @@ _seq = itertools.count(1)
 STATEMENT = ("Nasze obiady gotujemy każdego dnia ze świeżych, lokalnych produktów od rolników z powiatu "
              "toruńskiego. Jadłospis układa dietetyczka, a porcje dowozimy w termoizolacyjnych pojemnikach. "
              "Od trzech lat obsługujemy szkoły i przedszkola bez jednej reklamacji dotyczącej jakości.")
-PDF = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] "
-       b"/Count 0 >>\nendobj\nxref\n0 3\ntrailer\n<< /Root 1 0 R /Size 3 >>\nstartxref\n0\n%%EOF\n")
+
+
+def pdf_bytes(build=None) -> bytes:
+    """A one-page PDF made with pypdf; `build(writer)` may add scripts, attachments or encryption to it."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    if build is not None:
+        build(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = pdf_bytes()
 
 
 def png_bytes() -> bytes:
@@ -100,3 +113,33 @@ def score_data(client, value: int = 4) -> dict:
         data[f"score_{c}"] = str(value)
         data[f"comment_{c}"] = f"Uwagi do kryterium {c}."
     return data
+
+
+def submitted(app, crew, offering=None):
+    """The crew's owner applies for the offering over HTTP; returns the application."""
+    from sqlalchemy import select
+
+    from catalog.mark.models import MarkApplication
+
+    offering = offering or crew["offering"]
+    assert post_application(client_for(app, crew["owner"]), offering.id).status_code == 302
+    return db.session.scalars(select(MarkApplication).where(MarkApplication.offering_id == offering.id)
+                              .order_by(MarkApplication.id.desc())).first()
+
+
+def in_review(app, crew, offering=None, scored_by=()):
+    """An application passed to the committee by the moderator and scored 4 by the named crew members."""
+    application = submitted(app, crew, offering)
+    office = client_for(app, crew["moderator"])
+    office.post(f"/moderacja/znak/{application.id}/przekaz", data={"csrf_token": token(office)})
+    for who in scored_by:
+        c = client_for(app, crew[who])
+        assert c.post(f"/kapitula/{application.id}/ocena", data=score_data(c, 4)).status_code == 302
+    db.session.expire_all()
+    assert application.status == "in_review"
+    return application
+
+
+def decide(client, application, decision: str = "grant", reason: str = "Produkt wysokiej jakości."):
+    return client.post(f"/kapitula/{application.id}/decyzja", follow_redirects=True,
+                       data={"csrf_token": token(client), "decision": decision, "reason": reason})

@@ -121,3 +121,29 @@ def test_only_staff_may_suspend(app):
         assert response.status_code == 403
     db.session.expire_all()
     assert mark.status == "active"
+
+
+def test_the_office_is_told_that_the_reason_is_public(app):
+    _crew, mark, office = _mark_with_staff(app)
+    page = office.get(f"/moderacja/znak/znaki/{mark.id}").get_data(as_text=True)
+    assert page.count("widoczne publicznie, dla każdego, na stronie weryfikacji certyfikatu") == 2  # both forms
+
+
+def test_reminders_skip_marks_of_offerings_or_pes_that_are_not_public(app, mailbox, remind):
+    crew = people(app)
+    today = clock.today()
+    archived = make_offering(crew["pes"], title="Archiwalna", status="archived")
+    make_mark(archived, "H/1", today - timedelta(days=300), today + timedelta(days=20))
+    make_mark(crew["offering"], "H/2", today - timedelta(days=300), today + timedelta(days=20))
+    crew["pes"].status = "suspended"
+    db.session.commit()
+    result = remind()
+    assert "skipped (offering or PES not public): 2 mark(s)" in result.output
+    assert result.output.endswith("total: 0, 0 mail(s)\n")
+    assert mailbox.to(crew["owner"].email) == [] and db.session.scalars(select(MarkReminder)).all() == []
+    crew["pes"].status = "verified"  # public again: the reminder due now goes out
+    db.session.commit()
+    result = remind()
+    assert "30 days before expiry: 1 mark(s) reminded" in result.output
+    assert "skipped (offering or PES not public): 1 mark(s)" in result.output
+    assert ["H/2"] == [m["Subject"].split()[2] for m in mailbox.to(crew["owner"].email)]

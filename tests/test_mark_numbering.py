@@ -1,4 +1,5 @@
 """Certificate numbers: the configured format, one sequence per year, no gaps or duplicates under concurrency."""
+import re
 import threading
 from datetime import date, timedelta
 
@@ -90,3 +91,28 @@ def test_two_awards_at_once_get_two_consecutive_numbers(app, existing_counter):
     assert db.session.scalar(select(MarkNumberCounter.last).where(MarkNumberCounter.year == year)) \
         == first + len(ids) - 1
     assert len(set(db.session.scalars(select(QualityMark.number)))) == len(ids)
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"MARK_NUMBER_FORMAT": "ZJ/{year}"}, "must contain {year} and {seq}"),
+    ({"MARK_NUMBER_FORMAT": "ZJ/{seq:04d}"}, "must contain {year} and {seq}"),
+    ({"MARK_NUMBER_FORMAT": "ZJ/{year}/{seq:x4}"}, "cannot be formatted"),
+    ({"MARK_NUMBER_FORMAT": "ZJ/{year}/{seq}/" + "X" * 40}, "longer than 40"),
+    ({"MARK_VALIDITY_MONTHS": 0}, "MARK_VALIDITY_MONTHS must be a whole number"),
+])
+def test_a_configuration_that_cannot_work_stops_the_portal_at_start(tmp_path, changes, words):
+    from app import create_app
+    from tests.conftest import make_test_config
+
+    with pytest.raises(numbering.MarkConfigError, match=re.escape(words)):
+        create_app(make_test_config(tmp_path, None, **changes))
+
+
+def test_a_format_without_the_sequence_is_refused_on_use_too(app):
+    crew = people(app)
+    application = _application(crew, crew["offering"])
+    app.config["MARK_NUMBER_FORMAT"] = "ZJ/{year}"  # changed after the start: no endless search for a number
+    with pytest.raises(numbering.MarkConfigError, match="must contain"):
+        review.award(application)
+    db.session.rollback()
+    assert db.session.scalar(select(QualityMark)) is None

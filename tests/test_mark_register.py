@@ -138,3 +138,47 @@ def test_current_mark_prefers_the_longest_and_ignores_future_ones(app):
     assert queries.current_mark(offering) == longer
     assert queries.is_valid(longer) and not queries.is_valid(longer, today + timedelta(days=301))
     assert queries.marks_for([]) == {}
+
+
+def test_certificate_register_and_verification_show_the_names_of_the_award_day(app, client):
+    from tests.test_mark_helpers import client_for, decide, in_review
+
+    crew = people(app)
+    application = in_review(app, crew, scored_by=("member1", "member2"))
+    decide(client_for(app, crew["chair"]), application)
+    crew["offering"].title = "Zupełnie nowa oferta"
+    crew["pes"].name = "Nowa nazwa spółdzielni"
+    db.session.commit()
+    number = f"ZJ/{clock.today().year}/0001"
+    for url in (f"/znak-jakosci/{number}", f"/znak-jakosci/{number}/certyfikat", "/znak-jakosci"):
+        html = client.get(url).get_data(as_text=True)
+        assert "Obiady dla szkół" in html and "Spółdzielnia Socjalna Przystań" in html, url
+    certificate = client.get(f"/znak-jakosci/{number}/certyfikat").get_data(as_text=True)
+    assert "Zupełnie nowa oferta" not in certificate and "Nowa nazwa spółdzielni" not in certificate
+    verify = client.get(f"/znak-jakosci/{number}").get_data(as_text=True)
+    assert "(obecna nazwa oferty: Zupełnie nowa oferta)" in verify
+
+
+def test_marks_recorded_without_names_show_the_current_ones(app, client):
+    _marks(app)  # made as old rows are: no names kept
+    html = client.get("/znak-jakosci/ZJ/2025/007/certyfikat").get_data(as_text=True)
+    assert "Obiady dla szkół" in html and "Spółdzielnia Socjalna Przystań" in html
+    assert "obecna nazwa" not in client.get("/znak-jakosci/ZJ/2025/007").get_data(as_text=True)
+
+
+def _certificate(html: str) -> str:
+    return html.split('<article class="mark-certificate', 1)[1].split("</article>", 1)[0]
+
+
+def test_a_certificate_that_is_not_valid_says_so_inside_itself(app, client):
+    _crew, marks = _marks(app)
+    valid = _certificate(client.get("/znak-jakosci/ZJ/2025/007/certyfikat").get_data(as_text=True))
+    assert "NIEWAŻNY" not in valid
+    expired = _certificate(client.get("/znak-jakosci/ZJ/2024/003/certyfikat").get_data(as_text=True))
+    assert "NIEWAŻNY – znak wygasł dnia" in expired
+    assert "NIEWAŻNY – znak zawieszony" in _certificate(
+        client.get("/znak-jakosci/ZJ/2025/011/certyfikat").get_data(as_text=True))
+    marks["suspended"].status = "revoked"
+    db.session.commit()
+    page = client.get("/znak-jakosci/ZJ/2025/011/certyfikat").get_data(as_text=True)
+    assert "NIEWAŻNY – znak cofnięty" in _certificate(page) and "<title>Certyfikat ZJ/2025/011 – NIEWAŻNY" in page

@@ -32,7 +32,7 @@ class ApplicationForm(FlaskForm):
         _l("Okres działalności (pełne miesiące)"),
         validators=[_required(_l("Podaj, ile miesięcy działa podmiot.")),
                     NumberRange(min=MIN_MONTHS, max=1200, message=_l(
-                        "Znak mogą otrzymać podmioty działające co najmniej 6 miesięcy."))],
+                        "Znak mogą otrzymać podmioty działające co najmniej %(n)d miesięcy.", n=MIN_MONTHS))],
         render_kw={"min": MIN_MONTHS, "inputmode": "numeric"})
     own_revenue_share = IntegerField(
         _l("Udział przychodów własnych w ostatnim roku (%)"),

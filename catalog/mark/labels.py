@@ -3,11 +3,16 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.pes.models import LEGAL_FORMS
 
-# The regional rules name "an eligible legal form" without listing exclusions; every PES legal form of the
-# contract is therefore eligible, and the application page says so next to the PES's form.
+# Why every PES legal form is eligible: the mark is for products and services of social economy entities,
+# and the regional rules ask for "an eligible legal form" without excluding any form of a PES. A PES is
+# already one of the forms the law on social economy lists (LEGAL_FORMS, including "inna" for the other
+# forms it names), and a PES is only public once staff have verified that, so the legal form criterion is
+# met by being a verified PES. The committee still scores the form as one of the criteria. Should the rules
+# ever exclude a form, list the eligible ones here: the application page and the checks read this tuple.
 ELIGIBLE_LEGAL_FORMS = LEGAL_FORMS
 MIN_MONTHS = 6
-# The regional committee looks for at least this share of own revenue; a lower share is not refused.
+# The regional committee looks for at least this share of own revenue; a lower share is not refused
+# (the application form's hint says so).
 OWN_REVENUE_GUIDE = 30
 
 APPLICATION_LABELS = {
@@ -37,6 +42,9 @@ MARK_STATE_LABELS = {
 }
 
 ACTION_LABELS = {
+    "mark.apply": _l("złożenie wniosku o znak jakości"),
+    "mark.resubmit": _l("ponowne złożenie poprawionego wniosku o znak jakości"),
+    "mark.withdraw": _l("wycofanie wniosku o znak jakości"),
     "mark.return": _l("zwrot wniosku o znak jakości"),
     "mark.to_committee": _l("przekazanie wniosku o znak do kapituły"),
     "mark.score": _l("ocena wniosku o znak jakości"),

@@ -16,16 +16,42 @@ from sqlalchemy.exc import IntegrityError
 from catalog.mark.models import MarkNumberCounter, QualityMark
 from marketplace.extensions import db
 
-DEFAULT_FORMAT = "ZJ/{year}/{seq:04d}"
-DEFAULT_VALIDITY_MONTHS = 12
+NUMBER_MAX_LENGTH = 40  # QualityMark.number
+
+
+class MarkConfigError(RuntimeError):
+    """MARK_NUMBER_FORMAT or MARK_VALIDITY_MONTHS cannot work; the message says which and why."""
+
+
+def check_config(config) -> None:
+    """Refuse a certificate number format without both {year} and {seq...} (a format without the sequence
+    would give one number over and over), one that does not format, or one whose numbers do not fit the
+    column; and a validity that is not a positive number of months. Run when the app starts and on use."""
+    fmt = config.get("MARK_NUMBER_FORMAT")
+    if not isinstance(fmt, str) or "{year}" not in fmt or "{seq" not in fmt:
+        raise MarkConfigError(f"MARK_NUMBER_FORMAT must contain {{year}} and {{seq}} (e.g. ZJ/{{year}}/{{seq:04d}}), "
+                              f"got {fmt!r}")
+    try:
+        first, second, longest = (fmt.format(year=y, seq=n) for y, n in ((2026, 1), (2026, 2), (9999, 99999)))
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        raise MarkConfigError(f"MARK_NUMBER_FORMAT {fmt!r} cannot be formatted with year and seq: {exc}") from None
+    if first == second:
+        raise MarkConfigError(f"MARK_NUMBER_FORMAT {fmt!r} gives the same number for every sequence value")
+    if len(longest) > NUMBER_MAX_LENGTH:
+        raise MarkConfigError(f"MARK_NUMBER_FORMAT {fmt!r} gives numbers longer than {NUMBER_MAX_LENGTH} characters")
+    months = config.get("MARK_VALIDITY_MONTHS")
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise MarkConfigError(f"MARK_VALIDITY_MONTHS must be a whole number of months, at least 1, got {months!r}")
 
 
 def number_format() -> str:
-    return current_app.config.get("MARK_NUMBER_FORMAT") or DEFAULT_FORMAT
+    check_config(current_app.config)
+    return current_app.config["MARK_NUMBER_FORMAT"]
 
 
 def validity_months() -> int:
-    return int(current_app.config.get("MARK_VALIDITY_MONTHS") or DEFAULT_VALIDITY_MONTHS)
+    check_config(current_app.config)
+    return current_app.config["MARK_VALIDITY_MONTHS"]
 
 
 def _locked_counter(year: int) -> MarkNumberCounter | None:

@@ -57,12 +57,26 @@ def verify(number: str):
                            qr=certificate.qr_data_uri(mark), verify_url=certificate.verify_url(mark))
 
 
+def _void_text(mark, state: str) -> str | None:
+    """What the printed certificate says across itself when it does not certify anything today."""
+    if state == "expired":
+        return _("NIEWAŻNY – znak wygasł dnia %(date)s", date=format_date(mark.valid_until, "long"))
+    if state == "suspended":
+        return _("NIEWAŻNY – znak zawieszony")
+    if state == "revoked":
+        return _("NIEWAŻNY – znak cofnięty")
+    if state == "upcoming":
+        return _("JESZCZE NIEWAŻNY – znak obowiązuje od %(date)s", date=format_date(mark.valid_from, "long"))
+    return None
+
+
 @bp.get("/znak-jakosci/<path:number>/certyfikat")
 def certificate_page(number: str):
-    """The printable certificate (A4), with the QR code that leads to the verification page."""
+    """The printable certificate (A4), with the QR code that leads to the verification page; one that is not
+    valid today says so across itself, so a printout cannot pass for a valid certificate."""
     mark = _mark_or_404(number)
     state = queries.state_on(mark)
-    return render_template("mark/certificate.html", mark=mark, state=state, headline=_headline(mark, state),
+    return render_template("mark/certificate.html", mark=mark, state=state, void_text=_void_text(mark, state),
                            qr=certificate.qr_data_uri(mark), verify_url=certificate.verify_url(mark))
 
 

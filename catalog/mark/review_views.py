@@ -25,7 +25,10 @@ def _actor() -> User:
     return current_user._get_current_object()
 
 
-def _application(app_id: int) -> MarkApplication:
+def _application(app_id: int, lock: bool = False) -> MarkApplication:
+    """The application (with its row locked when it is about to change), or 404."""
+    if lock:
+        return services.locked_application(app_id, *DETAIL_LOADING) or abort(404)
     return db.session.scalar(select(MarkApplication).where(MarkApplication.id == app_id)
                              .options(*DETAIL_LOADING)) or abort(404)
 
@@ -87,7 +90,7 @@ def office_detail(app_id: int):
 @staff_required
 def office_return(app_id: int):
     """Return an incomplete application to the PES with comments."""
-    application = _application(app_id)
+    application = _application(app_id, lock=True)
     form = ReturnForm()
     if not form.validate_on_submit():
         return _render_office(application, return_form=form, status=UNPROCESSABLE)
@@ -100,7 +103,7 @@ def office_return(app_id: int):
 @staff_required
 def office_send(app_id: int):
     """Pass a complete application to the committee."""
-    application = _application(app_id)
+    application = _application(app_id, lock=True)
     if not ActionForm().validate_on_submit():
         abort(400)
     if _run(review.send_to_committee, application):
@@ -132,7 +135,8 @@ def office_mark(mark_id: int):
 def office_mark_action(mark_id: int, slug: str):
     """Suspend, revoke or reinstate a mark, with reasons mailed to the PES."""
     action = MARK_ACTIONS[slug]
-    mark = db.get_or_404(QualityMark, mark_id, with_for_update=True)
+    lifecycle.open_renewals(mark_id, lock=True)  # applications before marks, the order every step locks in
+    mark = db.get_or_404(QualityMark, mark_id, with_for_update=True, populate_existing=True)
     form = (ReinstateForm if action == "reinstate" else ReasonForm)(prefix=action)
     if not form.validate_on_submit():
         return _render_mark(mark, failed=action, form=form)
@@ -156,25 +160,27 @@ def committee():
 
 def _render_committee(application: MarkApplication, score_form=None, decision_form=None, status: int = 200):
     mine = review.member_scores(application, current_user.id)
+    own = services.is_member(current_user, application.pes_id)
     if score_form is None:
         score_form = ScoreForm(formdata=None)
         for criterion, score, comment in score_form.criteria():
             if criterion in mine:
                 score.data, comment.data = str(mine[criterion].score), mine[criterion].comment
+    # A member of the applying PES sees the application, but not what the others scored and wrote about it.
+    scores = [] if own else sorted(application.scores, key=lambda s: (s.member_id or 0, CRITERIA.index(s.criterion)))
     members = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_({s.member_id for s in application.scores if s.member_id})))}
+        select(User).where(User.id.in_({s.member_id for s in scores if s.member_id})))} if scores else {}
     return render_template(
-        "mark/committee_detail.html", application=application, own=services.is_member(current_user,
-                                                                                      application.pes_id),
-        own_message=review.own_pes_message(), score_form=score_form, scored=bool(mine),
-        decision_form=decision_form or DecisionForm(formdata=None), averages=review.averages(application),
-        criteria=CRITERIA, members=members,
-        scores=sorted(application.scores, key=lambda s: (s.member_id or 0, CRITERIA.index(s.criterion))), is_chair=current_user.role == "committee_chair"), status
+        "mark/committee_detail.html", application=application, own=own, own_message=review.own_pes_message(),
+        score_form=score_form, scored=bool(mine), decision_form=decision_form or DecisionForm(formdata=None),
+        averages=None if own else review.averages(application), criteria=CRITERIA, members=members,
+        scores=scores, is_chair=current_user.role == "committee_chair",
+        quorum=(review.scorers(application), review.min_scorers())), status
 
 
-def _committee_application(app_id: int) -> MarkApplication:
-    application = _application(app_id)
-    if application.status not in ("in_review", "granted", "refused"):
+def _committee_application(app_id: int, lock: bool = False) -> MarkApplication:
+    application = _application(app_id, lock=lock)
+    if application.status not in services.COMMITTEE_STATUSES:
         abort(404)
     return application
 
@@ -190,7 +196,7 @@ def committee_detail(app_id: int):
 @role_required(*COMMITTEE_ROLES)
 def committee_score(app_id: int):
     """A committee member scores (or re-scores) every criterion; not for applications of their own PES."""
-    application = _committee_application(app_id)
+    application = _committee_application(app_id, lock=True)
     if services.is_member(current_user, application.pes_id):
         forbidden(review.own_pes_message())
     form = ScoreForm()
@@ -205,7 +211,7 @@ def committee_score(app_id: int):
 @role_required("committee_chair")
 def committee_decide(app_id: int):
     """The chair grants or refuses the mark, with reasons."""
-    application = _committee_application(app_id)
+    application = _committee_application(app_id, lock=True)
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render_committee(application, decision_form=form, status=UNPROCESSABLE)

@@ -1,9 +1,11 @@
 """Attachments of mark applications: PDF files and images, checked by their content, stored privately.
 
-A file is read at most to MARK_ATTACHMENT_MAX_BYTES (5 MB unless configured). It is accepted as a PDF when it starts with "%PDF-1.x" or "%PDF-2.x",
-holds at least one object and ends with "%%EOF"; as an image when Pillow opens it as PNG, JPEG or WebP and
-its pixels decode. Accepted files are written under UPLOAD_DIR/marks/ with random names; that folder is
-never served publicly, only through the authorised download route.
+A file is read at most to MARK_ATTACHMENT_MAX_BYTES (5 MB unless configured). It is accepted as a PDF when
+it starts with "%PDF-", pypdf reads it and its pages, it is not encrypted, and no object in it carries
+active content: scripts (/JavaScript, /JS), launch actions, embedded files, additional actions (/AA) or an
+opening action that runs a script; as an image when Pillow recognises PNG, JPEG or WebP of at most 16
+million pixels and verifies its data. Accepted files are written under UPLOAD_DIR/marks/ with random names;
+that folder is never served publicly, only through the authorised download route.
 """
 import io
 import os
@@ -17,13 +19,21 @@ from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+from marketplace.core import images
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_FILES = 5
 FOLDER = "marks"
 IMAGE_FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"), "WEBP": ("image/webp", "webp")}
 PDF_HEADER = re.compile(rb"\A%PDF-[12]\.\d")
-MAX_PIXELS = 50_000_000
+MAX_PIXELS = 16_000_000
+# Keys that carry scripts, actions run without a click, or files inside the PDF; and action types refused.
+PDF_ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/Launch", "/EmbeddedFiles", "/EF", "/AA"})
+PDF_ACTIVE_ACTIONS = frozenset({"/JavaScript", "/Launch"})
+PDF_MAX_NODES = 500_000  # dictionaries and arrays looked at; a 5 MB file holds far fewer
 
 
 class UploadError(ValueError):
@@ -47,6 +57,7 @@ def max_bytes() -> int:
 
 
 def _read(upload) -> bytes:
+    # Not images.read_limited: the messages here name the file, as several files come in one form.
     limit = max_bytes()
     data = upload.stream.read(limit + 1)
     name = clean_name(upload.filename)
@@ -58,24 +69,80 @@ def _read(upload) -> bytes:
     return data
 
 
-def _is_pdf(data: bytes) -> bool:
+def _children(obj):
+    if isinstance(obj, DictionaryObject):
+        return obj.values()
+    return obj if isinstance(obj, ArrayObject) else ()
+
+
+def _has_active_content(root) -> bool:
+    """Walk every object reachable from the trailer (each indirect object once, streams' data unread)."""
+    stack, seen, nodes = [root], set(), 0
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            key = (obj.idnum, obj.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            obj = obj.get_object()
+        if not isinstance(obj, (DictionaryObject, ArrayObject)):
+            continue
+        nodes += 1
+        if nodes > PDF_MAX_NODES:
+            raise ValueError("too many objects to check")
+        if isinstance(obj, DictionaryObject):
+            if PDF_ACTIVE_KEYS.intersection(obj.keys()):
+                return True
+            action = obj.get("/S")
+            action = action.get_object() if isinstance(action, IndirectObject) else action
+            if isinstance(action, NameObject) and action in PDF_ACTIVE_ACTIONS:
+                return True
+        stack.extend(_children(obj))
+    return False
+
+
+def _check_pdf(data: bytes, name: str) -> bool:
+    """True for a readable, unencrypted PDF without active content; False when it is not a PDF at all;
+    UploadError for a PDF that cannot be accepted."""
     if not PDF_HEADER.match(data[:16]):
         return False
-    return b" obj" in data and b"%%EOF" in data[-2048:]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pypdf warns about repairs of slightly broken files
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted:
+                raise UploadError(_("Plik „%(name)s” jest zaszyfrowany lub chroniony hasłem. Dołącz wersję bez "
+                                    "zabezpieczeń.", name=name))
+            if len(reader.pages) < 1:
+                raise ValueError("no pages")
+            active = _has_active_content(reader.trailer)
+    except UploadError:
+        raise
+    except Exception:  # noqa: BLE001 (whatever the parser trips over, the file is refused, never half-read)
+        raise UploadError(_("Plik „%(name)s” nie jest dokumentem PDF, który da się odczytać (jest uszkodzony).",
+                            name=name)) from None
+    if active:
+        raise UploadError(_("Plik „%(name)s” zawiera skrypty, automatyczne akcje lub osadzone pliki. Dołącz "
+                            "zwykły dokument PDF bez nich (np. wydrukowany ponownie do PDF).", name=name))
+    return True
 
 
 def _image_kind(data: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of a PNG, JPEG or WebP image that is not too large and whose data verify."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=tuple(IMAGE_FORMATS))
-            if img.size[0] * img.size[1] > MAX_PIXELS:
-                return None
-            img.load()
+            with Image.open(io.BytesIO(data), formats=tuple(IMAGE_FORMATS)) as img:
+                if img.size[0] * img.size[1] > MAX_PIXELS:
+                    return None
+                img.verify()
+            with Image.open(io.BytesIO(data), formats=tuple(IMAGE_FORMATS)) as img:  # verify() spends it
+                kind = img.format
     except (Image.DecompressionBombWarning, Image.DecompressionBombError, UnidentifiedImageError,
             OSError, SyntaxError, ValueError):
         return None
-    return IMAGE_FORMATS[img.format]
+    return IMAGE_FORMATS.get(kind)
 
 
 def clean_name(filename: str | None) -> str:
@@ -89,7 +156,7 @@ def check(upload) -> CheckedFile:
     """Read and check one uploaded file; raises UploadError with a plain message."""
     data = _read(upload)
     name = clean_name(upload.filename)
-    if _is_pdf(data):
+    if _check_pdf(data, name):
         return CheckedFile(data, name, "application/pdf", "pdf")
     kind = _image_kind(data)
     if kind is None:
@@ -98,11 +165,12 @@ def check(upload) -> CheckedFile:
 
 
 def folder() -> str:
-    return os.path.join(current_app.config["UPLOAD_DIR"], FOLDER)
+    return images.folder_path(FOLDER)
 
 
 def store(item: CheckedFile) -> str:
-    """Write a checked file under a random name; returns its path relative to UPLOAD_DIR."""
+    """Write a checked file, as uploaded, under a random name; returns its path relative to UPLOAD_DIR.
+    (images.store re-encodes pictures and writes thumbnails; attachments are kept byte for byte.)"""
     os.makedirs(folder(), exist_ok=True)
     name = f"{secrets.token_urlsafe(18)}.{item.extension}"
     with open(os.path.join(folder(), name), "xb") as fh:
@@ -110,22 +178,14 @@ def store(item: CheckedFile) -> str:
     return f"{FOLDER}/{name}"
 
 
-def absolute_path(relative: str) -> str | None:
+def absolute_path(relative: str | None) -> str | None:
     """Where a stored attachment lies, or None for a path outside the marks folder."""
-    top, _sep, name = (relative or "").partition("/")
-    if top != FOLDER or not name or "/" in name or "\\" in name or name.startswith("."):
-        return None
-    return os.path.join(folder(), name)
+    return images._own_file(relative, FOLDER)  # the same rule as for every uploaded image
 
 
 def delete(paths) -> None:
     for relative in paths:
-        path = absolute_path(relative)
-        if path:
-            try:
-                os.remove(path)
-            except FileNotFoundError:
-                pass
+        images.delete(relative, FOLDER)
 
 
 @contextmanager
@@ -134,6 +194,9 @@ def stored_for_saving(items):
 
         with uploads.stored_for_saving(form.checked_files) as stored:
             ...  # stored: [(CheckedFile, path)]; change and commit
+
+    Not images.stored_for_saving: that one stores prepared pictures with thumbnails and yields StoredImage
+    rows, while an attachment is kept as uploaded and its checked file travels with its path.
     """
     stored = []
     try:

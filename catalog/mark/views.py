@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from accounts.decorators import confirmed_required
-from catalog.mark import labels, queries, services, uploads
+from catalog.mark import eligibility, labels, numbering, queries, services, uploads
 from catalog.mark.forms import ActionForm, ApplicationForm
 from catalog.mark.models import MarkApplication, MarkAttachment, QualityMark
 from catalog.models import Offering
-from marketplace import outbox
+from marketplace import clock, outbox
 from marketplace.extensions import db
 from marketplace.pes.models import Pes, PesMembership
 
@@ -31,13 +31,26 @@ def _allow_attachments() -> None:
 
 
 bp.record_once(lambda state: state.app.before_request_funcs.setdefault(None, []).insert(0, _allow_attachments))
+# A certificate number format that cannot work stops the portal at start, not at the first award.
+bp.record_once(lambda state: numbering.check_config(state.app.config))
+
+
+def certified_title(mark) -> str:
+    """The offering's title as certified on the day of the award (the live one for marks recorded without)."""
+    return mark.offering_title or (mark.offering.title if mark.offering else "")
+
+
+def certified_pes_name(mark) -> str:
+    """The PES's name as certified on the day of the award (the live one for marks recorded without)."""
+    return mark.pes_name or (mark.pes.name if mark.pes else "")
 
 
 @bp.app_context_processor
 def _mark_helpers():
     return {"mark_is_valid": queries.is_valid, "mark_state": queries.state_on,
             "mark_state_label": labels.mark_state_label, "mark_application_label": labels.application_label,
-            "mark_criterion_label": labels.criterion_label, "mark_category_label": labels.category_label}
+            "mark_criterion_label": labels.criterion_label, "mark_category_label": labels.category_label,
+            "mark_title": certified_title, "mark_pes_name": certified_pes_name}
 
 
 def public_offering_url(offering) -> str | None:
@@ -49,18 +62,19 @@ def public_offering_url(offering) -> str | None:
 
 @bp.context_processor
 def _page_helpers():
-    return {"mark_offering_url": public_offering_url}
+    return {"mark_offering_url": public_offering_url,
+            "mark_rules": {"min_months": labels.MIN_MONTHS, "own_revenue_guide": labels.OWN_REVENUE_GUIDE}}
 
 
-def _application_or_404(app_id: int, *options) -> MarkApplication:
-    return db.session.scalar(select(MarkApplication).where(MarkApplication.id == app_id)
-                             .options(*options)) or abort(404)
-
-
-def _own_application(app_id: int) -> MarkApplication:
-    """An application of one of the signed-in person's PES; anyone else's answers 404."""
-    application = _application_or_404(app_id, selectinload(MarkApplication.attachments))
-    if not services.is_member(current_user, application.pes_id):
+def _own_application(app_id: int, lock: bool = False) -> MarkApplication:
+    """An application of one of the signed-in person's PES (row-locked for a change); anyone else's is 404."""
+    options = (selectinload(MarkApplication.attachments),)
+    if lock:
+        application = services.locked_application(app_id, *options)
+    else:
+        application = db.session.scalar(select(MarkApplication).where(MarkApplication.id == app_id)
+                                        .options(*options))
+    if application is None or not services.is_member(current_user, application.pes_id):
         abort(404)
     return application
 
@@ -83,7 +97,14 @@ def panel():
     offerings = db.session.scalars(select(Offering).where(Offering.pes_id.in_(ids), Offering.status == "published")
                                    .order_by(Offering.title_key, Offering.id)).all() if ids else []
     return render_template("mark/panel.html", pes_list=pes_list, applications=applications, marks=marks,
-                           offerings=[(o, _apply_refusal(o)) for o in offerings])
+                           offerings=_with_refusals(offerings))
+
+
+def _with_refusals(offerings) -> list[tuple[Offering, str | None]]:
+    """Each offering with why it cannot be applied for now (None when it can): two queries for all."""
+    marks, open_apps = eligibility.load(o.id for o in offerings)
+    today = clock.today()
+    return [(o, eligibility.refusal(o, marks[o.id], open_apps.get(o.id), today)) for o in offerings]
 
 
 def _apply_refusal(offering: Offering) -> str | None:
@@ -140,7 +161,7 @@ def apply():
 @login_required
 def application(app_id: int):
     """One application of the PES: its status and the office's comments; a returned one can be corrected."""
-    application = _own_application(app_id)
+    application = _own_application(app_id, lock=request.method == "POST")
     form = None
     if application.status == "returned":
         form = ApplicationForm(existing=application.attachments)
@@ -176,7 +197,7 @@ def _resubmit(application: MarkApplication, form: ApplicationForm):
 @confirmed_required
 def withdraw(app_id: int):
     """The PES takes back an application that the committee has not started on."""
-    application = _own_application(app_id)
+    application = _own_application(app_id, lock=True)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:

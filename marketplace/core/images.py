@@ -153,7 +153,7 @@ def store(image: PreparedImage, folder: str) -> StoredImage:
 
 def copy(relative_path: str | None, folder: str) -> str | None:
     """A copy of a stored file under a new random name in the same folder (None if there is nothing to copy)."""
-    source = _own_file(relative_path, folder)
+    source = own_file(relative_path, folder)
     if source is None or not os.path.exists(source):
         return None
     extension = os.path.splitext(source)[1]
@@ -177,7 +177,7 @@ def stored_for_saving(images: Iterable[PreparedImage], folder: str):
         raise
 
 
-def _own_file(relative_path: str | None, folder: str) -> str | None:
+def own_file(relative_path: str | None, folder: str) -> str | None:
     """The absolute path of a file directly in `folder`, or None for anything else."""
     if not relative_path:
         return None
@@ -189,7 +189,7 @@ def _own_file(relative_path: str | None, folder: str) -> str | None:
 
 def delete(relative_path: str | None, folder: str) -> None:
     """Remove a stored file; only files directly in `folder` are ever touched."""
-    path = _own_file(relative_path, folder)
+    path = own_file(relative_path, folder)
     if path is None:
         return
     try:

@@ -21,6 +21,7 @@ def crew(app):
     people = {"owner": owner, "offering": offering,
               "moderator": make_user("moderator@example.org", role="moderator"),
               "member": make_user("kapitula@example.org", role="committee", name="Jan Kapituła"),
+              "member2": make_user("kapitula2@example.org", role="committee", name="Ewa Kapituła"),
               "chair": make_user("przewodniczaca@example.org", role="committee_chair", name="Maria Nowicka")}
     db.session.commit()
     return people
@@ -106,8 +107,9 @@ def test_mark_from_application_to_expiry(app, page, a11y, crew, tmp_path):
     _apply(page, a11y, tmp_path, title)
     _sign_in(page, a11y, crew["moderator"].email)
     _office_sends(page, a11y, title)
-    _sign_in(page, a11y, crew["member"].email)
-    _member_scores(page, a11y, title)
+    for member in ("member", "member2"):  # the chair decides once two members have scored
+        _sign_in(page, a11y, crew[member].email)
+        _member_scores(page, a11y, title)
     committee_url = page.url
     _sign_in(page, a11y, crew["chair"].email)
     _chair_grants(page, a11y, committee_url)
@@ -135,6 +137,8 @@ def test_mark_from_application_to_expiry(app, page, a11y, crew, tmp_path):
     _visit(page, a11y, qr_target.group(0))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Znak wygasł dnia")
     expect(page.locator(".mark-badge")).to_have_count(0)
+    _visit(page, a11y, qr_target.group(0) + "/certyfikat")
+    expect(page.locator(".mark-certificate .mark-certificate-state").first).to_contain_text("NIEWAŻNY – znak wygasł")
     _visit(page, a11y, offering_url)
     expect(page.locator(".mark-badge")).to_have_count(0)
     _visit(page, a11y, "/znak-jakosci")
