@@ -180,7 +180,7 @@ def store(item: CheckedFile) -> str:
 
 def absolute_path(relative: str | None) -> str | None:
     """Where a stored attachment lies, or None for a path outside the marks folder."""
-    return images._own_file(relative, FOLDER)  # the same rule as for every uploaded image
+    return images.own_file(relative, FOLDER)  # the same rule as for every uploaded image
 
 
 def delete(paths) -> None:
