@@ -39,6 +39,20 @@ def import_command(path: str) -> None:
         sys.exit(1)
     for kind in sorted(set(result.created) | set(result.updated)):
         click.echo(f"{kind}: {result.created.get(kind, 0)} created, {result.updated.get(kind, 0)} updated")
+    _bring_index_up_to_date()
+
+
+def _bring_index_up_to_date() -> None:
+    """CONTRACT section 2: the search index is up to date when `import` returns."""
+    from search import service as search_service
+    from search.index import IndexUnavailable
+
+    try:
+        search_service.sync()  # normally nothing is left: each commit applied its own changes
+    except (IndexUnavailable, OSError) as exc:
+        click.echo(f"The data was imported, but the search index is not up to date ({exc}); "
+                   "run `flask search sync`.", err=True)
+        sys.exit(1)
 
 
 @click.command("export")
@@ -106,6 +120,9 @@ def demo_command() -> None:
                 click.echo(str(err), err=True)
             sys.exit(1)
         demo.create_accounts()  # commits the data set and the accounts together
+        from search import service as search_service
+
+        search_service.rebuild()
         click.echo(f"Loaded {result.created.get('pes', 0)} PES and {result.created.get('offering', 0)} offerings "
                    "of the demo data set.")
     click.echo(demo.logins_table())
@@ -117,8 +134,9 @@ def register(app) -> None:
     from catalog.cli import cpv_cli
     from catalog.mark.cli import marks_cli
     from marketplace.pes.cli import pes_cli
+    from search.cli import search_cli
 
     _load_handlers()
     for command in (import_command, export_command, demo_command, outbox_cli, create_user_command, pes_cli,
-                    cpv_cli, marks_cli):
+                    cpv_cli, marks_cli, search_cli):
         app.cli.add_command(command)

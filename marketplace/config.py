@@ -52,6 +52,7 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_db_url(
             env.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "portal.db")),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SEARCH_ENABLED": _bool(env.get("SEARCH_ENABLED"), True),
         "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR") or os.path.join(instance_path, "search-index"),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
         "MAIL_DIR": os.path.join(instance_path, "mail"),

@@ -60,7 +60,12 @@ def register_extensions(app: Flask) -> None:
     import marketplace.audit  # noqa: F401
     import marketplace.outbox  # noqa: F401
     import marketplace.pes.models  # noqa: F401
+    import search.models  # noqa: F401
     from accounts.models import User
+
+    from search import sync as search_sync
+
+    search_sync.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id: str):

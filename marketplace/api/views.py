@@ -70,20 +70,20 @@ def _not_found(message: str):
 def run_search(params):
     """The search engine's answer for checked parameters: an object with `total`, `hits` (pairs of offering
     id and highlighted snippet or None, in order, for the requested page), `facets` and `suggestion`."""
-    from importlib import import_module
+    from search import service
 
-    return import_module("search.service").search(params)  # the engine's one entry point for the API
+    return service.search(params)  # the engine's one entry point for the API
 
 
 @bp.get("/search")
 def search():
     """The catalogue search for programs: the same engine and filters as the search page."""
     params = parse_search_params(request.args)
+    from search.index import IndexUnavailable
+
     try:
         result = run_search(params)
-    except ModuleNotFoundError as e:
-        if e.name != "search.service":
-            raise
+    except IndexUnavailable:
         return error_response(503, "unavailable", _("Wyszukiwarka jest chwilowo niedostępna."))
     items = serialize.offering_items(result.hits)
     return jsonify(serialize.search_response(params, result.total, items, result.facets, result.suggestion))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_foundation
 Revises:
-Create Date: 2026-11-22 03:19:50.909622
+Create Date: 2026-11-22 04:02:55.025719
 
 """
 from alembic import op
@@ -102,6 +102,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_pes_ref'), ['ref'], unique=True)
         batch_op.create_index(batch_op.f('ix_pes_status'), ['status'], unique=False)
 
+    op.create_table('search_outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entity', sa.String(length=10), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_outbox'))
+    )
     op.create_table('offerings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ref', sa.String(length=64), nullable=False),
@@ -444,6 +451,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_offerings_category'))
 
     op.drop_table('offerings')
+    op.drop_table('search_outbox')
     with op.batch_alter_table('pes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pes_status'))
         batch_op.drop_index(batch_op.f('ix_pes_ref'))

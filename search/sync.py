@@ -1,0 +1,221 @@
+"""Keeping the index in step with the database through the search outbox.
+
+After every flush that touches an offering, a PES, a quality mark or their CPV codes and service areas,
+a row is written to `search_outbox` on the flush's own connection, so it commits (or rolls back) with the
+change. After the commit the pending rows are applied to the index in a session of their own and deleted;
+when that fails (the index is locked for longer than SEARCH_LOCK_TIMEOUT, the disk is full) the rows stay
+and the next commit, or `flask search sync`, applies them. Applying is idempotent: it writes what the
+database holds at that moment.
+
+The rows are written after the flush rather than before it because a new row's id is known only then;
+at that point the session still lists what the flush changed and each attribute's history.
+"""
+from __future__ import annotations
+
+import shutil
+from itertools import chain
+
+from flask import current_app, has_app_context
+from sqlalchemy import delete, event, func, inspect, select
+from sqlalchemy.orm import Session
+
+from accounts.models import utcnow
+from catalog.mark.models import QualityMark
+from catalog.models import Offering, OfferingArea, OfferingCpv
+from marketplace import clock
+from marketplace.extensions import db
+from marketplace.pes.models import Pes, PesServiceArea
+from search import documents
+from search.index import WRITER_OPTIONS, hold_live, live_writer
+from search.models import SearchOutbox
+
+BATCH = 10_000  # outbox rows applied per index commit
+# A PES change matters to the index only through these (its offerings show them or are filtered by them).
+PES_FIELDS = ("name", "legal_form", "city", "status", "integration_mission", "disadvantaged_share", "areas")
+
+
+def init_app(app) -> None:
+    """Record changes in the outbox and apply them after commit, for this app (unless SEARCH_ENABLED is off)."""
+    app.config.setdefault("SEARCH_ENABLED", True)
+    app.extensions["search_sync"] = True
+    for name, listener in (("after_flush", _after_flush), ("after_commit", _after_commit)):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
+
+
+def enabled() -> bool:
+    return (has_app_context() and "search_sync" in current_app.extensions
+            and bool(current_app.config.get("SEARCH_ENABLED", True)))
+
+
+# -- recording -------------------------------------------------------------------------------------------
+
+
+def _changed(obj, names) -> bool:
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in names)
+
+
+def _entity(session: Session, obj) -> tuple[str, int] | None:
+    """(entity, id) of the outbox row a changed object calls for, or None."""
+    if isinstance(obj, Offering):
+        if obj in session.dirty and not session.is_modified(obj):
+            return None
+        return "offering", obj.id
+    if isinstance(obj, Pes):
+        if obj in session.new:  # a new PES has no offerings but new ones, recorded themselves
+            return None
+        if obj in session.deleted or _changed(obj, PES_FIELDS):
+            return "pes", obj.id
+        return None
+    if isinstance(obj, (QualityMark, OfferingCpv, OfferingArea)):
+        return ("offering", obj.offering_id) if obj.offering_id else None
+    if isinstance(obj, PesServiceArea):
+        return ("pes", obj.pes_id) if obj.pes_id else None
+    return None
+
+
+def _after_flush(session: Session, _context) -> None:
+    if not enabled():
+        return
+    found = {_entity(session, obj) for obj in chain(session.new, session.dirty, session.deleted)}
+    found.discard(None)
+    if not found:
+        return
+    now = utcnow()
+    rows = [{"entity": entity, "entity_id": entity_id, "created_at": now} for entity, entity_id in sorted(found)]
+    session.connection().execute(SearchOutbox.__table__.insert(), rows)
+    session.info["search_pending"] = True
+
+
+def _after_commit(session: Session) -> None:
+    if not session.info.pop("search_pending", False) or not enabled():
+        return
+    from search import service
+
+    try:
+        service.sync()
+    except Exception as exc:  # noqa: BLE001 (the change is committed; the outbox keeps it for later)
+        current_app.logger.warning("search index not updated after commit (kept in the outbox): %s", exc)
+
+
+# -- applying --------------------------------------------------------------------------------------------
+
+
+def write(writer, session: Session, offering_ids=(), pes_ids=()) -> int:
+    """Bring the given offerings, and every offering of the given PES, up to date in the index."""
+    pes_ids = set(pes_ids)
+    ids = set(offering_ids) | documents.offerings_of_pes(session, pes_ids)
+    docs = documents.documents_for(session, ids, clock.today())
+    for pes_id in sorted(pes_ids):  # also drops offerings the database no longer has
+        writer.delete_by_term("pes_id", str(pes_id))
+    for offering_id in sorted(ids):
+        writer.delete_by_term("id", str(offering_id))
+    for offering_id in sorted(docs):
+        writer.add_document(**docs[offering_id])
+    return len(docs)
+
+
+def _pending(session: Session, limit: int) -> list:
+    stmt = (select(SearchOutbox.id, SearchOutbox.entity, SearchOutbox.entity_id)
+            .order_by(SearchOutbox.id).limit(limit))
+    return list(session.execute(stmt))
+
+
+def apply_pending(engine, batch: int = BATCH) -> int:
+    """Apply the outbox to the index until it is empty; returns the number of rows applied.
+
+    Raises IndexBusy (rows kept) when the index stays locked longer than the engine's lock timeout."""
+    ensure_live(engine)
+    applied = 0
+    while True:
+        with Session(db.engine) as session:
+            if not _pending(session, 1):
+                return applied
+            session.rollback()  # end the snapshot: what follows reads what is committed once we hold the lock
+            with live_writer(engine.store, engine.lock_timeout) as writer:
+                rows = _pending(session, batch)  # read under the lock: what it names is read after it
+                if rows:
+                    write(writer, session, {r.entity_id for r in rows if r.entity == "offering"},
+                          {r.entity_id for r in rows if r.entity == "pes"})
+                else:
+                    writer.cancel()
+        _forget([r.id for r in rows])
+        applied += len(rows)
+        if len(rows) < batch:
+            return applied
+
+
+def pending_count() -> int:
+    """Outbox rows waiting to be applied."""
+    with Session(db.engine) as session:
+        return session.scalar(select(func.count()).select_from(SearchOutbox)) or 0
+
+
+# -- building --------------------------------------------------------------------------------------------
+
+
+def _build(engine) -> tuple[str, int, list[int]]:
+    """A complete new build from the database, beside the live one: (its name, documents written, and the
+    outbox rows it covers: those committed before it began reading, to delete once it is live)."""
+    name, ix = engine.store.new_build()
+    try:
+        writer = ix.writer(**WRITER_OPTIONS)
+        count = 0
+        with Session(db.engine) as session:
+            covered = list(session.scalars(select(SearchOutbox.id)))
+            session.commit()  # a new snapshot: the build reads what was committed after these rows
+            for doc in documents.iter_documents(session, clock.today()):
+                writer.add_document(**doc)
+                count += 1
+        writer.commit(optimize=True)
+    except BaseException:
+        shutil.rmtree(engine.store.build_path(name), ignore_errors=True)
+        raise
+    return name, count, covered
+
+
+def _forget(row_ids: list[int]) -> None:
+    """Delete applied outbox rows."""
+    with Session(db.engine) as session:
+        for chunk in documents.chunked(row_ids):
+            session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(chunk)))
+        session.commit()
+
+
+def ensure_live(engine) -> None:
+    """Build the index from the database when there is none (first run, or its folder was removed)."""
+    store = engine.store
+    if store.live_ok():
+        return
+    with store.pointer_lock():
+        if not store.live_ok():
+            name, _count, covered = _build(engine)
+            store.swap(name)
+            store.remove_builds(keep=name)
+            _forget(covered)
+
+
+def rebuild(engine) -> int:
+    """Rebuild the whole index beside the live one and swap it in; searches go on meanwhile.
+
+    The live build's write lock is held throughout, so changes committed during the build wait in the
+    outbox (they are not written to the build being replaced) and are applied to the new one after."""
+    store = engine.store
+    while True:
+        with hold_live(store, engine.reindex_wait) as old:
+            if old is None:
+                with store.pointer_lock():
+                    if store.live_ok():
+                        continue  # another process made one meanwhile: rebuild that one properly
+                    name, count, covered = _build(engine)
+                    store.swap(name)
+            else:
+                name, count, covered = _build(engine)
+                with store.pointer_lock():
+                    store.swap(name)
+            store.remove_builds(keep=name)
+        _forget(covered)
+        break
+    apply_pending(engine)
+    return count
