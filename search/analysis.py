@@ -227,7 +227,31 @@ def stem_analyzer():
 
 def words(text: str) -> list[str]:
     """The lowercased words of a text that are not stop words (hyphenated ones whole and in parts)."""
-    return [t.text for t in (PolishTokenizer() | LowercaseFilter() | PolishStopFilter())(text)]
+    out = []
+    for match in WORD_RE.finditer(text or ""):
+        whole = match.group(0).lower()
+        for word in (whole, *whole.split("-")) if "-" in whole else (whole,):
+            if fold(word) not in STOPWORDS:
+                out.append(word)
+    return out
+
+
+@lru_cache(maxsize=300_000)
+def _index_terms(word: str) -> tuple[str, tuple[str, ...]]:
+    return fold(word), _stem_candidates(word)
+
+
+def index_terms(text: str) -> tuple[str, str]:
+    """The terms a text gives the index, as space-separated strings: (surface forms, stem candidates).
+
+    The same tokens as the Whoosh analyzers above produce, computed once per distinct word in a process,
+    so that indexing pays for the stemmer only for words it has not seen yet."""
+    surface, stemmed = [], []
+    for word in words(text):
+        folded, candidates = _index_terms(word)
+        surface.append(folded)
+        stemmed.extend(candidates)
+    return " ".join(surface), " ".join(stemmed)
 
 
 # -- synonyms and query words --------------------------------------------------------------------------

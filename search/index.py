@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.index import TOC, LockError
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
@@ -31,7 +32,20 @@ POINTER = "live"
 POINTER_LOCK = "live.lock"
 BUILD_PREFIX = "build-"
 WRITELOCK = "WRITELOCK"
-WRITER_OPTIONS = {"compound": False, "limitmb": 128}  # separate segment files: opening a reader copies nothing
+VERSION_FILE = "SCHEMA_VERSION"  # in each build: the schema it was made with (search.schema.SCHEMA_VERSION)
+
+
+class SearchCodec(W3Codec):
+    """Whoosh's codec without per-posting field-length statistics.
+
+    The search scores terms itself (search.query) and never asks for field lengths, while writing them costs
+    two lookups per posting at every commit: most of the time of a full build."""
+
+    length_stats = False
+
+
+# Separate segment files (opening a reader copies nothing), and the codec above.
+WRITER_OPTIONS = {"compound": False, "limitmb": 128, "codec": SearchCodec()}
 
 
 class IndexUnavailable(Exception):
@@ -89,11 +103,15 @@ class IndexStore:
         return (name, self.open_build(name)) if name else None
 
     def live_ok(self) -> bool:
-        """Whether the pointer names a build that is there (the folder may have been removed by hand)."""
+        """Whether the pointer names a build that is there (the folder may have been removed by hand) and
+        was made with the current schema (after an upgrade that changed it, the index is built again)."""
         name = self.live_name()
         try:
-            return bool(name) and any(f.endswith(".toc") for f in os.listdir(self._file(name)))
-        except OSError:
+            with open(os.path.join(self._file(name), VERSION_FILE), encoding="utf-8") as fh:
+                version = fh.read().strip()
+            return (version == str(schema.SCHEMA_VERSION)
+                    and any(f.endswith(".toc") for f in os.listdir(self._file(name))))
+        except (OSError, TypeError):
             return False
 
     def new_build(self):
@@ -102,6 +120,8 @@ class IndexStore:
         name = f"{BUILD_PREFIX}{stamp}-{secrets.token_hex(4)}"
         folder = self._file(name)
         os.makedirs(folder)
+        with open(os.path.join(folder, VERSION_FILE), "w", encoding="utf-8") as fh:
+            fh.write(f"{schema.SCHEMA_VERSION}\n")
         return name, whoosh_index.create_in(folder, schema.build_schema())
 
     def swap(self, name: str) -> None:
@@ -257,6 +277,9 @@ class LiveSearcher:
             self._ensure_live()
             key = self.store.pointer_key()
         if key != self._key:
+            if not self.store.live_ok():  # removed, or made with another schema: build it again
+                self._ensure_live()
+                key = self.store.pointer_key()
             self._ix, self._gen = self.store.open_live()[1], None
             self._key = key
         gen = self._ix.latest_generation()

@@ -1,41 +1,135 @@
 """Running a catalogue search on one searcher: text match, filters, facets, order, page and snippets.
 
-Whoosh walks matching documents in Python, so everything that does not depend on the query text is derived
-once per index change (a SearchView): for each filter field the set of documents holding each value, and the
-sort keys as plain lists. A search then matches the text once (document numbers with their scores) and does
-the rest with set operations: each facet counts, over the whole result set, the documents matching the text
-and every filter except its own (CONTRACT section 4).
+Whoosh's own matchers walk every matching document in Python, which is far too slow for facet counts over
+large result sets. Here Whoosh keeps the index on disk and reads it; the search itself works on arrays
+(numpy), one slot per document number:
+
+* a term's postings are read block by block into two arrays (document numbers, term frequencies) and kept in
+  a per-process cache (segments never change but for deletions, so the cache stays valid for a segment's life);
+* a query word's score is the sum over the fields and terms it matches (surface form, stems, synonyms, each
+  weighed, BM25's term-frequency saturation and inverse document frequency); the words must all match;
+* what does not depend on the query is derived once per index change (a SearchView): the live documents, each
+  filter field's value per document, the powiats served as a matrix, the sort keys. A filter is then a boolean
+  mask, a facet's counts one `bincount` (or one matrix-vector product for the powiats), each facet over the
+  documents matching the text and every filter but its own (CONTRACT section 4).
 """
 from __future__ import annotations
 
-import heapq
 import html
+import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from whoosh import query as wq
+import numpy as np
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.reading import TermNotFound
 
+from search import places
 from search.analysis import WORD_RE, QueryWord, fold, stems
-from search.schema import day_number
+from search.schema import SYNONYM_FACTOR, TEXT_WEIGHTS, day_number
 
 # Facet name (CONTRACT section 4) -> index field holding its values.
 FACET_FIELDS = {"category": "category", "powiat": "powiats", "legal_form": "legal_form", "kind": "kind"}
-VALUE_FIELDS = (*FACET_FIELDS.values(), "reserved_eligible")
+CODED_FIELDS = ("category", "legal_form", "kind", "reserved_eligible")  # one value per document
 COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "mark_from", "mark_until")
 NO_VALUE = 2**31 - 1  # what a numeric column gives for a document without the field
 SNIPPET_LENGTH = 200
+K1 = 1.2  # BM25's term-frequency saturation
+PLACE_FACTOR = 1.5  # score factor of offerings whose PES serves a place named in the query
+CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 8 bytes each)
+
+_NO_POSTINGS = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+
+
+# -- postings ------------------------------------------------------------------------------------------------
+
+
+def read_postings(reader, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every posting of a term in one segment: (document numbers, term frequencies), deleted ones included.
+
+    Whoosh's on-disk postings come in blocks of up to 128; a block's document numbers are stored as gaps
+    and turned into numbers with one cumulative sum. Other matchers (short posting lists kept inline in the
+    term's record) are read one posting at a time."""
+    try:
+        matcher = reader.postings(field, text)
+    except TermNotFound:
+        return _NO_POSTINGS
+    ids, weights = [], []
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        while matcher.is_active():
+            if matcher._data is None:
+                matcher._read_data()
+            gaps, found, count = matcher._data[0], matcher._data[1], matcher._blocklength
+            ids.append(np.cumsum(np.asarray(gaps, dtype=np.int64)))
+            if found is None or isinstance(found, float):
+                weights.append(np.full(count, 1.0 if found is None else found, dtype=np.float32))
+            else:
+                weights.append(np.asarray(found, dtype=np.float32))
+            matcher._next_block()
+        if not ids:
+            return _NO_POSTINGS
+        return np.concatenate(ids), np.concatenate(weights)
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
+
+
+class PostingsCache:
+    """Decoded postings by (segment, field, term), the least recently used dropped beyond a size."""
+
+    def __init__(self, limit: int = CACHED_POSTINGS):
+        self.limit = limit
+        self.size = 0
+        self._items: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, segment_key: str, reader, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        key = (segment_key, field, text)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        found = read_postings(reader, field, text)
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = found
+                self.size += len(found[0])
+                while self.size > self.limit and len(self._items) > 1:
+                    _key, (old, _w) = self._items.popitem(last=False)
+                    self.size -= len(old)
+        return found
+
+    def forget(self, keep_segments: set[str]) -> None:
+        """Drop the postings of segments no longer in the index (merged away, or another build)."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] not in keep_segments]:
+                self.size -= len(self._items.pop(key)[0])
+
+
+POSTINGS = PostingsCache()
+
+
+# -- what queries need from the index, derived once per change --------------------------------------------
 
 
 class SegmentData:
     """What queries need from one segment, read once: Whoosh segments never change but for deletions."""
 
-    def __init__(self, reader):
+    def __init__(self, key: str, reader):
         self.size = reader.doc_count_all()
-        self.values = {field: {value: frozenset(reader.postings(field, value).all_ids())
-                               for value in reader.field_terms(field)} for field in VALUE_FIELDS}
-        self.columns = {name: list(reader.column_reader(name)) if self.size else [] for name in COLUMNS}
+        self.values: dict[str, dict[str, np.ndarray]] = {}
+        for field in (*CODED_FIELDS, "powiats"):
+            terms = list(reader.field_terms(field)) if field in reader.indexed_field_names() else []
+            self.values[field] = {value: POSTINGS.get(key, reader, field, value)[0] for value in terms}
+        self.columns = {name: np.fromiter(reader.column_reader(name), dtype=np.int64, count=self.size)
+                        if self.size else np.zeros(0, np.int64) for name in COLUMNS}
 
 
 class SearchView:
@@ -43,66 +137,172 @@ class SearchView:
 
     def __init__(self, searcher, previous: SearchView | None = None):
         self.searcher = searcher
+        self.reader = searcher.reader()
         cache = previous.segment_cache if previous else {}
         self.segment_cache: dict[str, SegmentData] = {}
-        self.live: set[int] = set()
-        values: dict[str, dict[str, frozenset]] = {f: {} for f in VALUE_FIELDS}
-        self.columns: dict[str, list[int]] = {name: [] for name in COLUMNS}
-        for reader, offset in searcher.reader().leaf_readers():
+        self.segments: list[tuple[str, object, int]] = []  # (segment key, leaf reader, first doc number)
+        for reader, offset in self.reader.leaf_readers():
             if reader.segment() is None:  # an index without segments yet
                 continue
             key = reader.segment().segment_id()
-            data = cache.get(key) or SegmentData(reader)
-            self.segment_cache[key] = data
-            deleted = reader.deleted_docs_set if reader.has_deletions() else ()
-            self.live.update(offset + d for d in range(data.size) if d not in deleted)
-            for field, by_value in data.values.items():
-                for value, docs in by_value.items():
-                    shifted = docs if offset == 0 else frozenset(offset + d for d in docs)
-                    have = values[field].get(value)
-                    values[field][value] = shifted if have is None else have | shifted
-            for name in COLUMNS:
-                self.columns[name] += data.columns[name]
-        self.values = values
-        self._marks: dict[date, frozenset] = {}
-        self._marked = [d for d, f in enumerate(self.columns["mark_from"]) if f != NO_VALUE]
+            self.segment_cache[key] = cache.get(key) or SegmentData(key, reader)
+            self.segments.append((key, reader, offset))
+        POSTINGS.forget(set(self.segment_cache) | (set(previous.segment_cache) if previous else set()))
+        self.size = self.reader.doc_count_all()
+        self.live = np.zeros(self.size, dtype=bool)
+        for key, reader, offset in self.segments:
+            size = self.segment_cache[key].size
+            self.live[offset:offset + size] = True
+            if reader.has_deletions():
+                self.live[offset + np.fromiter(reader.deleted_docs_set, dtype=np.int64)] = False
+        self.vocab: dict[str, list[str]] = {}
+        self.codes: dict[str, np.ndarray] = {}
+        for field in CODED_FIELDS:
+            self.vocab[field], self.codes[field] = self._coded(field)
+        self.vocab["powiats"] = sorted({v for key, _r, _o in self.segments
+                                        for v in self.segment_cache[key].values["powiats"]})
+        self.powiat_rows = {code: row for row, code in enumerate(self.vocab["powiats"])}
+        self.powiats = np.zeros((len(self.vocab["powiats"]), self.size), dtype=np.float32)
+        for key, _reader, offset in self.segments:
+            for value, docs in self.segment_cache[key].values["powiats"].items():
+                self.powiats[self.powiat_rows[value], offset + docs] = 1.0
+        self.columns = {name: self._concat(lambda data, n=name: data.columns[n], np.int64) for name in COLUMNS}
+        self._marks: tuple[date, np.ndarray] | None = None
 
-    def docs(self, field: str, values: Iterable[str]) -> frozenset:
-        """Documents holding any of the values in a field (the union of an OR filter)."""
-        sets = [self.values[field].get(v, frozenset()) for v in values]
-        return sets[0] if len(sets) == 1 else frozenset().union(*sets)
+    def _concat(self, part, dtype) -> np.ndarray:
+        parts = [part(self.segment_cache[key]) for key, _r, _o in self.segments]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
-    def marks_valid_on(self, day: date) -> frozenset:
+    def _coded(self, field: str) -> tuple[list[str], np.ndarray]:
+        vocab = sorted({v for key, _r, _o in self.segments for v in self.segment_cache[key].values[field]})
+        index = {value: code for code, value in enumerate(vocab)}
+        codes = np.full(self.size, -1, dtype=np.int32)
+        for key, _reader, offset in self.segments:
+            for value, docs in self.segment_cache[key].values[field].items():
+                codes[offset + docs] = index[value]
+        return vocab, codes
+
+    # -- filters ---------------------------------------------------------------------------------------
+
+    def docs(self, field: str, values: Iterable[str]) -> np.ndarray:
+        """Documents holding any of the values in a field (the union of an OR filter), as a mask."""
+        if field == "powiats":
+            rows = [self.powiat_rows[v] for v in values if v in self.powiat_rows]
+            return self.powiats[rows].any(axis=0) if rows else np.zeros(self.size, dtype=bool)
+        vocab = self.vocab[field]
+        wanted = np.zeros(len(vocab) + 1, dtype=bool)  # the last slot stands for "no value" (-1)
+        index = {value: code for code, value in enumerate(vocab)}
+        for value in values:
+            if value in index:
+                wanted[index[value]] = True
+        return wanted[self.codes[field]]
+
+    def marks_valid_on(self, day: date) -> np.ndarray:
         """Documents whose quality mark is valid on the day (both ends of its period included)."""
-        if day not in self._marks:
-            n, froms, untils = day_number(day), self.columns["mark_from"], self.columns["mark_until"]
-            self._marks = {day: frozenset(d for d in self._marked if froms[d] <= n <= untils[d])}
-        return self._marks[day]
+        if self._marks is None or self._marks[0] != day:
+            n = day_number(day)
+            valid = (self.columns["mark_from"] <= n) & (n <= self.columns["mark_until"])
+            self._marks = (day, valid & (self.columns["mark_from"] != NO_VALUE))
+        return self._marks[1]
 
-    def match(self, q: wq.Query) -> dict[int, float]:
-        """Every live document matching a query, with its score."""
-        scores: dict[int, float] = {}
-        context = self.searcher.context(needs_current=True)
-        for sub, offset in self.searcher.leaf_searchers():
-            matcher = q.matcher(sub, context)
-            while matcher.is_active():
-                scores[offset + matcher.id()] = matcher.score()
-                matcher.next()
-        return scores
+    # -- text ------------------------------------------------------------------------------------------
+
+    def postings(self, field: str, text: str):
+        """(first document number of its segment, document numbers, term frequencies) for each segment."""
+        for key, reader, offset in self.segments:
+            ids, freqs = POSTINGS.get(key, reader, field, text)
+            if len(ids):
+                yield offset, ids, freqs
+
+    def has_term(self, field: str, text: str) -> bool:
+        return (field, text) in self.reader
+
+    def word_scores(self, word: QueryWord, weights: Mapping[str, float] = TEXT_WEIGHTS) -> np.ndarray | None:
+        """Each document's score for one query word (0 where it does not match), or None if none matches.
+
+        A match in a field weighs the field's weight (a synonym's, SYNONYM_FACTOR of it) times the term's
+        inverse document frequency times its saturated frequency in the document."""
+        acc = None
+        total = max(self.size, 1)
+        for field, weight in weights.items():
+            stemmed = field.endswith("_stem")
+            own = word.stems if stemmed else word.surface
+            others = (word.synonym_stems if stemmed else word.synonym_surface) - own
+            for terms, boost in ((own, weight), (others, weight * SYNONYM_FACTOR)):
+                for text in sorted(terms):
+                    df = self.reader.doc_frequency(field, text) if self.has_term(field, text) else 0
+                    if not df:
+                        continue
+                    factor = boost * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+                    for offset, ids, freqs in self.postings(field, text):
+                        if acc is None:
+                            acc = np.zeros(self.size, dtype=np.float32)
+                        acc[offset + ids] += factor * freqs * (K1 + 1.0) / (freqs + K1)
+        return acc
+
+    def match(self, words: list[QueryWord], optional: Iterable[QueryWord] = (),
+              favoured: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of live documents matching every word, their scores).
+
+        Optional words add to the score of the documents they match without being required; documents in
+        `favoured` have their score raised by PLACE_FACTOR."""
+        mask = self.live.copy()
+        scores = np.zeros(self.size, dtype=np.float32)
+        for word in words:
+            acc = self.word_scores(word)
+            if acc is None:
+                return np.zeros(self.size, dtype=bool), scores
+            mask &= acc > 0
+            scores += acc
+        for word in optional:
+            acc = self.word_scores(word)
+            if acc is not None:
+                scores += acc
+        if favoured is not None:
+            scores[favoured] *= PLACE_FACTOR
+        return mask, scores
+
+    def first_doc(self, field: str, text: str) -> int | None:
+        """The first live document holding a term in a field."""
+        for offset, ids, _freqs in self.postings(field, text):
+            live = ids[self.live[offset + ids]]
+            if len(live):
+                return int(offset + live[0])
+        return None
+
+
+def match_query(view: SearchView, qwords: list[QueryWord]) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, scores) of a query's words. Words naming a place of the region (search.places) are not
+    required but favour offerings whose PES serves it, unless the query names nothing but places: then
+    it finds the offerings of PES serving them, or naming them."""
+    named = {w: places.powiats_named(w) for w in qwords}
+    for whole in [w for w in qwords if "-" in w.text and named[w]]:  # "golub-dobrzyń" and its parts
+        parts = whole.text.split("-")
+        named.update({w: named[whole] for w in qwords if w.text in parts})
+    required = [w for w in qwords if not named[w]]
+    codes = set().union(*named.values()) if qwords else set()
+    serving = view.docs("powiats", codes) if codes else None
+    if not required:
+        mask, scores = view.match([], qwords)
+        return mask & ((scores > 0) | serving), scores + serving * max(float(scores.max(initial=0.0)), 1.0)
+    return view.match(required, [w for w in qwords if named[w]], serving)
+
+
+# -- filters and facets ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Filters:
-    """The active filters of a search, each as the set of documents it lets through."""
+    """The active filters of a search, each as the mask of documents it lets through."""
 
-    sets: dict[str, frozenset]
+    sets: dict[str, np.ndarray]
 
-    def except_(self, name: str | None) -> list[frozenset]:
+    def except_(self, name: str | None) -> list[np.ndarray]:
         return [docs for key, docs in self.sets.items() if key != name]
 
 
 def filters_for(view: SearchView, params, today: date) -> Filters:
-    sets: dict[str, frozenset] = {}
+    sets: dict[str, np.ndarray] = {}
     if params.kind:
         sets["kind"] = view.docs("kind", [params.kind])
     if params.categories:
@@ -118,15 +318,17 @@ def filters_for(view: SearchView, params, today: date) -> Filters:
     return Filters(sets)
 
 
-def intersect(base, others: list[frozenset]):
-    """The documents in base and in every other set (smallest set first: set.intersection walks it)."""
+def intersect(base: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """The documents in base and in every other mask."""
     if not others:
         return base
-    first, *rest = sorted([base, *others], key=len)
-    return first.intersection(*rest) if rest else first
+    out = base & others[0]
+    for other in others[1:]:
+        out &= other
+    return out
 
 
-def facet_counts(view: SearchView, matched, filters: Filters, params, today: date) -> dict:
+def facet_counts(view: SearchView, matched: np.ndarray, filters: Filters, params, today: date) -> dict:
     """Counts per value of each facet over the whole result set, each facet without its own filter.
 
     Values with no document are left out unless selected; `quality_mark` always has its one key "1"."""
@@ -135,31 +337,42 @@ def facet_counts(view: SearchView, matched, filters: Filters, params, today: dat
     out = {}
     for name, field in FACET_FIELDS.items():
         base = intersect(matched, filters.except_(name))
-        counts = {}
-        for value, docs in view.values[field].items():
-            n = len(base & docs)
-            if n or value in selected[name]:
-                counts[value] = n
+        vocab = view.vocab[field]
+        if field == "powiats":
+            found = np.rint(view.powiats @ base.astype(np.float32)).astype(np.int64) if vocab else []
+        else:
+            codes = view.codes[field][base]
+            found = np.bincount(codes[codes >= 0], minlength=len(vocab))
+        counts = {value: int(n) for value, n in zip(vocab, found, strict=True) if n}
+        for value in selected[name]:
+            counts.setdefault(value, 0)
         out[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     base = intersect(matched, filters.except_("quality_mark"))
-    out["quality_mark"] = {"1": len(base & view.marks_valid_on(today))}
+    out["quality_mark"] = {"1": int(np.count_nonzero(base & view.marks_valid_on(today)))}
     return out
 
 
-def order(view: SearchView, docs, sort: str, scores: Mapping[int, float] | None, limit: int) -> list[int]:
-    """The first `limit` documents in the requested order; ties go to the newest, then the last indexed.
+def order(view: SearchView, found: np.ndarray, sort: str, scores: np.ndarray | None, limit: int) -> list[int]:
+    """The first `limit` found documents in the requested order; ties go to the newest, then the last indexed.
 
     Relevance without a query text (nothing to score) is newest first. Price orders use keys that put
     "price on request" last in both directions (search.schema.PRICE_ON_REQUEST)."""
-    newest = view.columns["published_at"]
-    if sort == "relevance" and scores:
-        key = lambda d: (-scores[d], -newest[d], -d)
+    docs = np.flatnonzero(found)
+    if not len(docs) or limit <= 0:
+        return []
+    newest = view.columns["published_at"][docs]
+    if sort == "relevance" and scores is not None:
+        first = -scores[docs].astype(np.float64)
     elif sort in ("price_asc", "price_desc"):
-        price = view.columns["sort_" + sort]
-        key = lambda d: (price[d], -newest[d], -d)
+        first = view.columns["sort_" + sort][docs]
     else:
-        key = lambda d: (-newest[d], -d)
-    return heapq.nsmallest(limit, docs, key=key)
+        first = -newest
+    if limit < len(docs):  # keep the documents that can be among the first `limit`, ties included
+        kth = np.partition(first, limit - 1)[limit - 1]
+        keep = first <= kth
+        docs, newest, first = docs[keep], newest[keep], first[keep]
+    ranked = np.lexsort((-docs, -newest, first))[:limit]
+    return [int(d) for d in docs[ranked]]
 
 
 # -- snippets --------------------------------------------------------------------------------------------

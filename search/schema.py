@@ -1,9 +1,12 @@
-"""The search index of offerings: its Whoosh schema, the document of one offering, and the text query.
+"""The search index of offerings: its Whoosh schema and the document of one offering.
 
-Every text is indexed twice: in a *surface* field (lowercased, diacritics folded) and in a ``*_stem`` field
-(stem candidates, see search.analysis). A query word matches either; a document that has the very word scores
-in both and so ranks above one that only shares its stem. Field weights are applied at query time
-(TEXT_WEIGHTS), so they can be tuned without rebuilding the index.
+The texts of an offering are indexed in four groups (TEXT_FIELDS): its title; its keywords (tags, category
+and CPV names); its description; and its seller (the PES's name and town, the powiats it serves). Each group
+is indexed twice: in a *surface* field (lowercased words, diacritics folded) and in a ``*_stem`` field (stem
+candidates, see search.analysis). The analysis runs in search.analysis.index_terms, once per distinct word;
+the index receives its terms as space-separated keywords. A query word matches either field; a document that
+has the very word scores in both and so ranks above one that only shares its stem. Field weights are applied
+at query time (TEXT_WEIGHTS, see search.query), so they can be tuned without rebuilding the index.
 """
 from __future__ import annotations
 
@@ -13,27 +16,23 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from whoosh import fields, query
+from whoosh import fields
 
-from search.analysis import QueryWord, Synonyms, analyse_query, stem_analyzer, surface_analyzer
+from search.analysis import index_terms
 
-SCHEMA_VERSION = 1  # raise it whenever the fields or the analysis change: the index must then be rebuilt
+SCHEMA_VERSION = 2  # raise it whenever the fields or the analysis change: the index must then be rebuilt
 
 # Pairs of (surface field, its stem field) holding the same text.
-TEXT_FIELDS = ("title", "tags", "category_names", "cpv_names", "description", "pes_name", "pes_town",
-               "area_names")
-STORED_TEXT = {"title", "description", "pes_name"}  # kept in the index for snippets and highlights
+TEXT_FIELDS = ("title", "keywords", "body", "seller")
+# Stored copies of texts as written: snippets, suggestions, and how a corrected word is spelt.
+DISPLAY_FIELDS = {"title": "title_text", "body": "body_text", "seller": "seller_text"}
 
 # Query-time weight of a match in each field: title, tags, category and CPV names above the description.
 TEXT_WEIGHTS = {
     "title": 6.0, "title_stem": 3.0,
-    "tags": 4.0, "tags_stem": 2.0,
-    "category_names": 3.0, "category_names_stem": 1.5,
-    "cpv_names": 2.5, "cpv_names_stem": 1.2,
-    "pes_name": 2.0, "pes_name_stem": 1.0,
-    "pes_town": 1.5, "pes_town_stem": 0.8,
-    "area_names": 1.0, "area_names_stem": 0.5,
-    "description": 1.0, "description_stem": 0.5,
+    "keywords": 3.5, "keywords_stem": 1.75,
+    "seller": 1.5, "seller_stem": 0.75,
+    "body": 1.0, "body_stem": 0.5,
 }
 SYNONYM_FACTOR = 0.5  # a synonym's match weighs this much of the word's own
 
@@ -42,19 +41,18 @@ PRICE_ON_REQUEST = 2**53  # sort key of "price on request": after every real pri
 
 def build_schema() -> fields.Schema:
     """A new schema instance for the offerings index."""
-    surface, stem = surface_analyzer(), stem_analyzer()
     spec = {
         "id": fields.ID(stored=True, unique=True),
         "ref": fields.ID(stored=True),
         "stamp": fields.ID(stored=True),
-        "kind": fields.ID(stored=True, sortable=True),
-        "category": fields.ID(stored=True, sortable=True),
-        "subcategory": fields.ID(stored=True, sortable=True),
-        "legal_form": fields.ID(stored=True, sortable=True),
-        "reserved_eligible": fields.ID(stored=True, sortable=True),  # "1" or "0"
-        "pes_id": fields.ID(stored=True, sortable=True),
-        "powiats": fields.KEYWORD(stored=True, scorable=False),  # TERYT codes served, space-separated
-        "cpv": fields.KEYWORD(stored=True, scorable=False),  # CPV codes, space-separated
+        "kind": fields.ID(stored=True),
+        "category": fields.ID(stored=True),
+        "subcategory": fields.ID(stored=True),
+        "legal_form": fields.ID(stored=True),
+        "reserved_eligible": fields.ID(stored=True),  # "1" or "0"
+        "pes_id": fields.ID(stored=True),
+        "powiats": fields.KEYWORD(stored=True),  # TERYT codes served, space-separated
+        "cpv": fields.KEYWORD(stored=True),  # CPV codes, space-separated
         "price": fields.NUMERIC(int, bits=64, stored=True),  # net, in grosze; absent: on request
         "sort_price_asc": fields.NUMERIC(int, bits=64, sortable=True),
         "sort_price_desc": fields.NUMERIC(int, bits=64, sortable=True),
@@ -64,8 +62,10 @@ def build_schema() -> fields.Schema:
         "mark_until": fields.NUMERIC(int, stored=True, sortable=True),
     }
     for name in TEXT_FIELDS:
-        spec[name] = fields.TEXT(analyzer=surface, stored=name in STORED_TEXT, phrase=name == "title")
-        spec[name + "_stem"] = fields.TEXT(analyzer=stem, phrase=False)
+        spec[name] = fields.KEYWORD()  # term frequencies kept; no field lengths (see search.index)
+        spec[name + "_stem"] = fields.KEYWORD()
+    for name in DISPLAY_FIELDS.values():
+        spec[name] = fields.STORED()
     return fields.Schema(**spec)
 
 
@@ -117,15 +117,13 @@ def offering_document(offering: Mapping, pes: Mapping, category_names: Iterable[
     ``mark``: the offering's active quality mark (number, valid_from, valid_until) or None.
     """
     codes = list(offering.get("cpv") or [])
+    description = markdown_text(offering.get("description"))
+    seller = ". ".join(t for t in (pes["name"], pes.get("city") or "", ", ".join(area_names)) if t)
     texts = {
         "title": offering["title"],
-        "tags": ", ".join(offering.get("tags") or []),
-        "category_names": ". ".join(category_names),
-        "cpv_names": ". ".join([*codes, *cpv_names]),
-        "description": markdown_text(offering.get("description")),
-        "pes_name": pes["name"],
-        "pes_town": pes.get("city") or "",
-        "area_names": ", ".join(area_names),
+        "keywords": ". ".join([", ".join(offering.get("tags") or []), *category_names, *codes, *cpv_names]),
+        "body": description,
+        "seller": seller,
     }
     grosze = price_grosze(offering.get("price_net"))
     doc = {
@@ -140,7 +138,8 @@ def offering_document(offering: Mapping, pes: Mapping, category_names: Iterable[
         **_mark_values(mark),
     }
     for name, text in texts.items():
-        doc[name] = doc[name + "_stem"] = text
+        doc[name], doc[name + "_stem"] = index_terms(text)
+    doc.update(title_text=offering["title"], body_text=description, seller_text=seller)
     doc = {k: v for k, v in doc.items() if v is not None}
     doc["stamp"] = document_stamp(doc)
     return doc
@@ -157,38 +156,3 @@ def document_stamp(doc: Mapping) -> str:
     """A fingerprint of a document's values: an indexed document is stale when the database gives another."""
     body = repr(sorted((k, v) for k, v in doc.items() if k != "stamp"))
     return hashlib.sha1(body.encode("utf-8")).hexdigest()[:16]
-
-
-def mark_valid_query(day: date) -> query.Query:
-    """Offerings whose quality mark is valid on the given day (both ends of the period included)."""
-    n = day_number(day)
-    return query.And([query.NumericRange("mark_from", None, n), query.NumericRange("mark_until", n, None)])
-
-
-def word_query(word: QueryWord, weights: Mapping[str, float] = TEXT_WEIGHTS,
-               synonym_factor: float = SYNONYM_FACTOR, reader=None) -> query.Query:
-    """Any field matching one query word: its surface form, its stems, then its synonyms' (weighed less).
-
-    Given an index reader, terms absent from the index are left out (far fewer matchers to run).
-    """
-    subqueries = []
-    for name, weight in weights.items():
-        stemmed = name.endswith("_stem")
-        own = word.stems if stemmed else word.surface
-        others = word.synonym_stems if stemmed else word.synonym_surface
-        for terms, boost in ((own, weight), (others - own, weight * synonym_factor)):
-            subqueries += [query.Term(name, t, boost=boost) for t in sorted(terms)
-                           if reader is None or (name, t) in reader]
-    return query.Or(subqueries) if subqueries else query.NullQuery
-
-
-def text_query(text: str, synonyms: Synonyms | None = None, weights: Mapping[str, float] = TEXT_WEIGHTS,
-               reader=None) -> query.Query:
-    """Documents matching every word of a free-text query (stop words aside); Every() when none is left."""
-    words = analyse_query(text or "", synonyms)
-    if not words:
-        return query.Every()
-    parts = [word_query(w, weights, reader=reader) for w in words]
-    if any(part is query.NullQuery for part in parts):
-        return query.NullQuery
-    return parts[0] if len(parts) == 1 else query.And(parts)

@@ -5,25 +5,36 @@ search.query.snippet); show them without escaping again. Everything else is plai
 """
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from dataclasses import dataclass
 
+import numpy as np
 from flask import current_app
 from sqlalchemy.orm import Session
-from whoosh import query as wq
 
 from marketplace import clock
 from marketplace.extensions import db
-from search import analysis, documents
+from search import documents, places
 from search import sync as outbox
-from search.analysis import analyse_query, fold, words
+from search.analysis import QueryWord, analyse_query, fold, words
 from search.index import IndexStore, LiveSearcher, live_writer
-from search.query import SearchView, facet_counts, filters_for, intersect, order, replace_words, snippet
-from search.schema import TEXT_FIELDS, text_query
+from search.query import (
+    SearchView,
+    facet_counts,
+    filters_for,
+    intersect,
+    match_query,
+    order,
+    replace_words,
+    snippet,
+)
+from search.schema import DISPLAY_FIELDS, TEXT_FIELDS, TEXT_WEIGHTS
+from search.synonyms import current_synonyms
 
 SUGGEST_BELOW = 1  # a query finding fewer results than this gets a spelling suggestion
-DISPLAY_FIELDS = ("title", "pes_name", "description")  # stored fields that show a word as it is written
+PREFIX_TERMS = 200  # index words tried for the last, unfinished word of search-as-you-type
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ def engine() -> SearchEngine:
 
 
 def _synonyms():
-    return analysis.load_synonyms(current_app.config.get("SEARCH_SYNONYMS_FILE"))
+    return current_synonyms()
 
 
 # -- search ----------------------------------------------------------------------------------------------
@@ -70,19 +81,20 @@ def search(params) -> SearchResult:
     today, synonyms = clock.today(), _synonyms()
     qwords = analyse_query(params.q, synonyms)
     with engine().live.current() as view:
-        scores = view.match(text_query(params.q, synonyms, reader=view.searcher.reader())) if qwords else None
-        matched = view.live if scores is None else scores.keys()
-        matched = matched if isinstance(matched, (set, frozenset)) else set(matched)
+        if qwords:
+            matched, scores = match_query(view, qwords)
+        else:
+            matched, scores = view.live, None
         filters = filters_for(view, params, today)
         found = intersect(matched, filters.except_(None))
-        total = len(found)
+        total = int(found.sum())
         page = []
         if params.offset < total:
             page = order(view, found, params.sort, scores, params.offset + params.per_page)[params.offset:]
         hits = []
         for docnum in page:
             stored = view.searcher.stored_fields(docnum)
-            hits.append((int(stored["id"]), snippet(stored.get("description", ""), qwords)))
+            hits.append((int(stored["id"]), snippet(stored.get("body_text", ""), qwords)))
         facets = facet_counts(view, matched, filters, params, today)
         suggestion = None
         if qwords and total < SUGGEST_BELOW:
@@ -107,65 +119,63 @@ def _osa_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def _known(reader, word) -> bool:
+def _known(view: SearchView, word: QueryWord) -> bool:
     """Whether the index has the word itself or one of its stems in any text field."""
-    return (any((f, t) in reader for f in TEXT_FIELDS for t in word.surface)
-            or any((f + "_stem", t) in reader for f in TEXT_FIELDS for t in word.stems))
+    return (any(view.has_term(f, t) for f in TEXT_FIELDS for t in word.surface)
+            or any(view.has_term(f + "_stem", t) for f in TEXT_FIELDS for t in word.stems))
 
 
-def _candidates(reader, term: str) -> dict[str, int]:
+def _candidates(view: SearchView, term: str) -> dict[str, int]:
     """Index words close to a folded term, with the number of documents holding each."""
     maxdist = 1 if len(term) <= 4 else 2
     swaps = {term[:i] + term[i + 1] + term[i] + term[i + 2:] for i in range(len(term) - 1)} - {term}
     found: dict[str, int] = {}
     for field in TEXT_FIELDS:
         near = set(swaps)
-        for leaf, _offset in reader.leaf_readers():
-            if leaf.segment() is not None:
-                near.update(leaf.terms_within(field, term, maxdist))
+        for _key, leaf, _offset in view.segments:
+            near.update(leaf.terms_within(field, term, maxdist))
         for text in near:
-            if (field, text) in reader:
-                found[text] = found.get(text, 0) + reader.doc_frequency(field, text)
+            if view.has_term(field, text):
+                found[text] = found.get(text, 0) + view.reader.doc_frequency(field, text)
     return found
 
 
-def _closest(reader, term: str) -> str | None:
+def _closest(view: SearchView, term: str) -> str | None:
     if len(term) < 3 or not term.isalpha():
         return None
-    found = _candidates(reader, term)
+    found = _candidates(view, term)
     ranked = sorted(found, key=lambda t: (_osa_distance(term, t), -found[t], t))
     return ranked[0] if ranked and _osa_distance(term, ranked[0]) <= (1 if len(term) <= 4 else 2) else None
 
 
-def _as_written(view, term: str) -> str:
+def _as_written(view: SearchView, term: str) -> str:
     """The folded index word as a document writes it, lowercased ("sprzatanie" -> "sprzątanie")."""
-    for field in DISPLAY_FIELDS:
-        for docnum in view.searcher.docs_for_query(wq.Term(field, term)):
-            text = view.searcher.stored_fields(docnum).get(field) or ""
-            for word in words(text):
-                if fold(word) == term:
-                    return word
-            break
+    for field, stored_as in DISPLAY_FIELDS.items():
+        docnum = view.first_doc(field, term)
+        if docnum is None:
+            continue
+        for word in words(view.searcher.stored_fields(docnum).get(stored_as) or ""):
+            if fold(word) == term:
+                return word
     return term
 
 
 def _suggestion(view, params, qwords, synonyms, today) -> str | None:
     """The query with its unknown words replaced by the closest index words, if that finds something."""
-    reader = view.searcher.reader()
     corrections = {}
     for word in qwords:
-        if not _known(reader, word):
-            best = _closest(reader, fold(word.text))
+        if not _known(view, word) and not places.powiats_named(word):
+            best = _closest(view, fold(word.text))
             if best:
                 corrections[word.text] = _as_written(view, best)
     if not corrections:
         return None
     corrected = replace_words(params.q, corrections)
-    q = text_query(corrected, synonyms, reader=reader)
-    if q is wq.NullQuery:
+    cwords = analyse_query(corrected, synonyms)
+    if not cwords:
         return None
-    matched = set(view.match(q))
-    return corrected if intersect(matched, filters_for(view, params, today).except_(None)) else None
+    matched, _scores = match_query(view, cwords)
+    return corrected if intersect(matched, filters_for(view, params, today).except_(None)).any() else None
 
 
 # -- search as you type ------------------------------------------------------------------------------------
@@ -177,11 +187,23 @@ def suggest(prefix: str, limit: int = 8) -> list[str]:
     folded = [fold(w) for w in words(prefix or "")]
     if not folded:
         return []
-    last = wq.Term("title", folded[-1]) if prefix[-1:].isspace() else wq.Prefix("title", folded[-1])
-    parts = [wq.Term("title", w) for w in folded[:-1]] + [last]
     start = fold(" ".join(prefix.lower().split()))
+    weights = {"title": TEXT_WEIGHTS["title"]}
     with engine().live.current() as view:
-        titles = [hit["title"] for hit in view.searcher.search(wq.And(parts), limit=50)]
+        complete = folded if prefix[-1:].isspace() else folded[:-1]
+        qwords = [QueryWord(w, frozenset({w}), frozenset(), frozenset(), frozenset()) for w in complete]
+        if len(complete) < len(folded):
+            expanded = frozenset(itertools.islice(view.reader.expand_prefix("title", folded[-1]), PREFIX_TERMS))
+            qwords.append(QueryWord(folded[-1], expanded, frozenset(), frozenset(), frozenset()))
+        mask, scores = view.live.copy(), 0
+        for word in qwords:
+            acc = view.word_scores(word, weights)
+            if acc is None:
+                return []
+            mask &= acc > 0
+            scores = scores + acc
+        top = order(view, mask, "relevance", scores, 50)
+        titles = [view.searcher.stored_fields(d)["title_text"] for d in top]
     titles.sort(key=lambda t: not fold(t.lower()).startswith(start))  # stable: keeps the score order
     seen, out = set(), []
     for title in titles:
@@ -235,7 +257,7 @@ def check() -> dict[str, list[int]]:
     indexed: dict[int, str] = {}
     extra: list[int] = []
     with engine().live.current() as view:
-        for docnum in sorted(view.live):
+        for docnum in np.flatnonzero(view.live):
             stored = view.searcher.stored_fields(docnum)
             offering_id = int(stored["id"])
             if offering_id in indexed or offering_id not in stamps:

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import RamStorage
-from whoosh.query import Every, NullQuery, Term
+from whoosh.query import Every
 
 from search import analysis, schema
 from search.analysis import Synonyms, fold, light_stem, stems, words
+from search.query import SearchView, match_query, order
 
 ROOT = Path(__file__).resolve().parents[1]
 PES_BYDGOSZCZ = {"id": 1, "ref": "pes-1", "name": "Spółdzielnia Socjalna Smak",
@@ -40,8 +41,12 @@ def build(*docs):
 
 
 def refs(ix, text, synonyms=None):
+    """The refs found for a query, best first (the search service's matching and ranking)."""
     with ix.searcher() as searcher:
-        return [hit["ref"] for hit in searcher.search(schema.text_query(text, synonyms), limit=None)]
+        view = SearchView(searcher)
+        qwords = analysis.analyse_query(text, synonyms)
+        found, scores = match_query(view, qwords) if qwords else (view.live, None)
+        return [searcher.stored_fields(d)["ref"] for d in order(view, found, "relevance", scores, 100)]
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +74,28 @@ def test_inflection_does_not_matter():
 
 
 def test_a_town_is_found_in_any_case_although_the_stemmer_mangles_it():
-    ix = build(offering(1, "Catering", pes=PES_BYDGOSZCZ), offering(2, "Catering", pes=PES_TORUN))
+    ix = build(offering(1, "Catering", pes=PES_BYDGOSZCZ),
+               offering(2, "Catering", pes=PES_TORUN, service_area=["0463"]))
     assert analysis.stemmer()("bydgoszczy") != "bydgoszcz"  # why the surface field and the fallback exist
-    with ix.searcher() as searcher:
-        assert [h["ref"] for h in searcher.search(Term("pes_town", "bydgoszcz"))] == ["off-1"]
-    for query in ("Bydgoszcz", "bydgoszczy", "w Bydgoszczy", "catering bydgoszcz"):
+    for query in ("Bydgoszcz", "bydgoszczy", "w Bydgoszczy"):
         assert refs(ix, query) == ["off-1"], query
     for query in ("Toruń", "torun", "Torunia", "w toruniu"):
         assert refs(ix, query) == ["off-2"], query
+
+
+def test_a_place_in_the_query_favours_offerings_serving_it_without_requiring_it():
+    ix = build(offering(1, "Catering na przyjęcia", pes=PES_TORUN, service_area=["0463", "0415"]),
+               offering(2, "Catering", pes=PES_BYDGOSZCZ, service_area=["0461", "0403"]),
+               offering(3, "Catering dla firm", pes=PES_TORUN, service_area=["0461"]),
+               offering(4, "Sprzątanie biur", pes=PES_BYDGOSZCZ))
+    assert refs(ix, "catering") == ["off-3", "off-2", "off-1"]  # equal matches: the newest first
+    assert refs(ix, "catering toruń")[0] == "off-1"
+    assert set(refs(ix, "catering toruń")) == {"off-1", "off-2", "off-3"}  # favoured, not required
+    assert set(refs(ix, "catering w bydgoszczy")[:2]) == {"off-2", "off-3"}  # both serve the city
+    assert refs(ix, "catering bydgoski")[0] == "off-2"  # the powiat around the city, by its adjective
+    assert refs(ix, "toruński") == ["off-1"]  # a place alone: offerings of PES serving it
+    assert refs(ix, "sprzątanie bydgoszcz") == ["off-4"]
+    assert refs(ix, "pierogi toruń") == []
 
 
 def test_stop_words_are_neither_indexed_nor_required():
@@ -88,7 +107,7 @@ def test_stop_words_are_neither_indexed_nor_required():
         assert "dla" not in set(searcher.lexicon("title_stem"))
     assert refs(ix, "obiady w szkołach") == ["off-1"]
     assert refs(ix, "i w z się") == refs(ix, "") and set(refs(ix, "")) == {"off-1", "off-2"}
-    assert isinstance(schema.text_query("a i w"), Every)
+    assert analysis.analyse_query("a i w") == []
 
 
 def test_exact_words_rank_above_shared_stems():
@@ -120,17 +139,13 @@ def test_synonyms_find_other_words_for_the_same_thing(synonyms):
     assert refs(ix, "druk", synonyms)[0] == "off-1"
 
 
-def test_a_query_pruned_to_the_terms_of_the_index_finds_the_same(synonyms):
+def test_every_word_must_match_and_unknown_words_find_nothing(synonyms):
     ix = build(offering(1, "Druk ulotek"), offering(2, "Obiady dla szkół", "Dowozimy posiłki."),
                offering(3, "Sprzątanie biur"))
-    with ix.searcher() as searcher:
-        for text in ("poligrafia", "obiadow dla szkol", "catering", "sprzątania biura", "", "hulajnoga"):
-            full = schema.text_query(text, synonyms)
-            pruned = schema.text_query(text, synonyms, reader=searcher.reader())
-            assert len(list(pruned.leaves())) <= len(list(full.leaves()))
-            assert ([h["ref"] for h in searcher.search(pruned)]
-                    == [h["ref"] for h in searcher.search(full)]), text
-        assert schema.text_query("hulajnoga obiady", reader=searcher.reader()) is NullQuery
+    assert refs(ix, "hulajnoga") == []
+    assert refs(ix, "hulajnoga obiady") == []
+    assert refs(ix, "obiady dowozimy") == ["off-2"]  # title and description together
+    assert refs(ix, "obiady ulotki") == []
 
 
 def test_hyphenated_words_and_codes_are_found_whole_and_in_parts():
@@ -194,10 +209,12 @@ def test_an_edited_synonym_file_is_read_again(tmp_path):
 def test_offering_document_from_plain_values():
     doc = offering(1, "Pierogi", "**Świeże** [pierogi](https://example.pl/p) ![zdjęcie](p.jpg)\n\n- z mięsem",
                    price_net="18.505", cpv=["15000000-8"], service_area=["0461", "0403"])
-    assert doc["description"] == "Świeże pierogi zdjęcie z mięsem"
+    assert doc["body_text"] == "Świeże pierogi zdjęcie z mięsem"
+    assert doc["body"] == "swieze pierogi zdjecie miesem" and "mieso" in doc["body_stem"].split()
     assert doc["price"] == 1851 and doc["sort_price_desc"] == -1851
     assert doc["powiats"] == "0461 0403" and doc["reserved_eligible"] == "1"
-    assert doc["pes_town"] == doc["pes_town_stem"] == "Bydgoszcz"
+    assert doc["seller_text"].startswith("Spółdzielnia Socjalna Smak. Bydgoszcz")
+    assert "bydgoszcz" in doc["seller"].split() and "bydgoszcz" in doc["seller_stem"].split()
     assert offering(1, "Pierogi")["stamp"] == offering(1, "Pierogi")["stamp"]
     assert offering(1, "Pierogi")["stamp"] != offering(1, "Pierogi ruskie")["stamp"]
     on_request = offering(2, "Tort", price_net=None)
@@ -220,8 +237,11 @@ def test_quality_mark_is_valid_only_within_its_dates():
     suspended = dict(mark, status="suspended")
     ix = build(offering(1, "Miód", mark=mark), offering(2, "Miód", mark=suspended), offering(3, "Miód"))
     with ix.searcher() as searcher:
+        view = SearchView(searcher)
+
         def valid(day):
-            return [h["ref"] for h in searcher.search(schema.mark_valid_query(day))]
+            return [searcher.stored_fields(d)["ref"] for d in order(view, view.marks_valid_on(day), "newest",
+                                                                    None, 10)]
         assert valid(date(2025, 5, 31)) == [] and valid(date(2026, 6, 1)) == []
         assert valid(date(2025, 6, 1)) == ["off-1"] and valid(date(2026, 5, 31)) == ["off-1"]
         assert searcher.stored_fields(searcher.document_number(ref="off-1"))["mark_number"] == "ZJ/2025/007"
