@@ -119,4 +119,4 @@ def pes_action(pes_id: int, slug: str):
 
 
 # The other pages of the panel register their routes on `bp` when imported.
-from marketplace.moderation import admin_views, institution_views  # noqa: F401
+from marketplace.moderation import admin_views, institution_views, synonym_views  # noqa: F401
