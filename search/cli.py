@@ -1,4 +1,5 @@
 """`flask search ...`: rebuild the index, apply the outbox, and compare the index with the database."""
+import os
 import sys
 import time
 
@@ -12,11 +13,13 @@ search_cli = AppGroup("search", help="The catalogue's search index.")
 
 
 @search_cli.command("reindex")
-def reindex_command() -> None:
+@click.option("--procs", type=click.IntRange(1, 16), default=min(4, os.cpu_count() or 1), show_default=True,
+              help="processes writing the index")
+def reindex_command(procs: int) -> None:
     """Rebuild the whole index from the database beside the live one, then swap it in atomically."""
     start = time.perf_counter()
     try:
-        count = service.rebuild()
+        count = service.rebuild(procs)
     except (IndexUnavailable, OSError) as e:
         click.echo(f"The index was not rebuilt ({e}); the live one is unchanged. Try again.", err=True)
         sys.exit(1)

@@ -234,9 +234,10 @@ def remove(ids) -> None:
             writer.delete_by_term("id", str(offering_id))
 
 
-def rebuild() -> int:
-    """Rebuild the whole index from the database beside the live one and swap it in; returns its size."""
-    return outbox.rebuild(engine())
+def rebuild(procs: int = 1) -> int:
+    """Rebuild the whole index from the database beside the live one and swap it in; returns its size.
+    `procs` processes turn the documents into postings (see search.sync._build)."""
+    return outbox.rebuild(engine(), procs)
 
 
 def sync() -> int:

@@ -12,10 +12,12 @@ at that point the session still lists what the flush changed and each attribute'
 """
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from itertools import chain
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context
 from sqlalchemy import delete, event, func, inspect, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,7 @@ from search.index import WRITER_OPTIONS, hold_live, live_writer
 from search.models import SearchOutbox
 
 BATCH = 10_000  # outbox rows applied per index commit
+BUILD_MEMORY_MB = 1024  # postings a full build keeps in memory before spilling sorted runs to disk
 # A PES change matters to the index only through these (its offerings show them or are filtered by them).
 PES_FIELDS = ("name", "legal_form", "city", "status", "integration_mission", "disadvantaged_share", "areas")
 
@@ -37,6 +40,7 @@ PES_FIELDS = ("name", "legal_form", "city", "status", "integration_mission", "di
 def init_app(app) -> None:
     """Record changes in the outbox and apply them after commit, for this app (unless SEARCH_ENABLED is off)."""
     app.config.setdefault("SEARCH_ENABLED", True)
+    app.config.setdefault("SEARCH_SYNC_BACKGROUND", True)
     app.extensions["search_sync"] = True
     for name, listener in (("after_flush", _after_flush), ("after_commit", _after_commit)):
         if not event.contains(db.session, name, listener):
@@ -91,12 +95,82 @@ def _after_flush(session: Session, _context) -> None:
 def _after_commit(session: Session) -> None:
     if not session.info.pop("search_pending", False) or not enabled():
         return
+    app = current_app._get_current_object()
+    if has_request_context() and app.config.get("SEARCH_SYNC_BACKGROUND", True):
+        Applier.of(app).kick()  # the request does not wait for the index (see Applier)
+        return
+    _apply_now(app)
+
+
+def _apply_now(app) -> bool:
+    """Apply the outbox now; False (rows kept for later) when the index could not be written."""
     from search import service
 
     try:
         service.sync()
+        return True
     except Exception as exc:  # noqa: BLE001 (the change is committed; the outbox keeps it for later)
-        current_app.logger.warning("search index not updated after commit (kept in the outbox): %s", exc)
+        app.logger.warning("search index not updated after commit (kept in the outbox): %s", exc)
+        return False
+
+
+class Applier:
+    """A thread per process (and app) applying the outbox after the commits of web requests.
+
+    A request that changed something only writes its outbox rows (in its own transaction) and wakes this
+    thread, so it answers without waiting for the index; the thread applies every pending row, usually within
+    tens of milliseconds. Commits arriving meanwhile are applied together. When the index cannot be written,
+    it tries again RETRIES times a RETRY_DELAY apart; after that the rows wait for the next change or for
+    `flask search sync`. Commands and scripts outside requests apply the outbox themselves, at once.
+    The thread starts on first use in each process, so after a server forks its workers each has its own."""
+
+    RETRIES = 5
+    RETRY_DELAY = 1.0
+    _lock = threading.Lock()
+
+    def __init__(self, app):
+        self.app = app
+        self.wake = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.thread: threading.Thread | None = None
+        self.pid = None
+
+    @classmethod
+    def of(cls, app) -> Applier:
+        with cls._lock:
+            found = app.extensions.get("search_applier")
+            if found is None:
+                found = app.extensions["search_applier"] = cls(app)
+            return found
+
+    def kick(self) -> None:
+        """Have the pending outbox rows applied soon."""
+        with self._lock:
+            self.idle.clear()
+            if self.thread is None or not self.thread.is_alive() or self.pid != os.getpid():
+                self.pid = os.getpid()
+                self.thread = threading.Thread(target=self._run, name="search-outbox", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until every kick so far has been handled (for commands and tests)."""
+        return self.idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            with self.app.app_context():
+                for _attempt in range(self.RETRIES):
+                    if _apply_now(self.app):
+                        break
+                    if self.wake.wait(self.RETRY_DELAY):  # a newer commit: try at once
+                        self.wake.clear()
+            with self._lock:
+                if not self.wake.is_set():
+                    self.idle.set()
 
 
 # -- applying --------------------------------------------------------------------------------------------
@@ -155,12 +229,19 @@ def pending_count() -> int:
 # -- building --------------------------------------------------------------------------------------------
 
 
-def _build(engine) -> tuple[str, int, list[int]]:
+def _build(engine, procs: int = 1) -> tuple[str, int, list[int]]:
     """A complete new build from the database, beside the live one: (its name, documents written, and the
-    outbox rows it covers: those committed before it began reading, to delete once it is live)."""
+    outbox rows it covers: those committed before it began reading, to delete once it is live).
+
+    With procs > 1 (the reindex command), Whoosh's writer processes share the work of turning documents into
+    postings; each writes a segment of its own, and the segments are not merged into one (searches read
+    several segments as well as one). This process reads the database and analyses the texts meanwhile."""
     name, ix = engine.store.new_build()
     try:
-        writer = ix.writer(**WRITER_OPTIONS)
+        options = dict(WRITER_OPTIONS, limitmb=BUILD_MEMORY_MB)
+        if procs > 1:
+            options.update(procs=procs, multisegment=True, batchsize=500, limitmb=BUILD_MEMORY_MB // procs)
+        writer = ix.writer(**options)
         count = 0
         with Session(db.engine) as session:
             covered = list(session.scalars(select(SearchOutbox.id)))
@@ -168,7 +249,7 @@ def _build(engine) -> tuple[str, int, list[int]]:
             for doc in documents.iter_documents(session, clock.today()):
                 writer.add_document(**doc)
                 count += 1
-        writer.commit(optimize=True)
+        writer.commit(optimize=procs <= 1)
     except BaseException:
         shutil.rmtree(engine.store.build_path(name), ignore_errors=True)
         raise
@@ -196,7 +277,7 @@ def ensure_live(engine) -> None:
             _forget(covered)
 
 
-def rebuild(engine) -> int:
+def rebuild(engine, procs: int = 1) -> int:
     """Rebuild the whole index beside the live one and swap it in; searches go on meanwhile.
 
     The live build's write lock is held throughout, so changes committed during the build wait in the
@@ -208,10 +289,10 @@ def rebuild(engine) -> int:
                 with store.pointer_lock():
                     if store.live_ok():
                         continue  # another process made one meanwhile: rebuild that one properly
-                    name, count, covered = _build(engine)
+                    name, count, covered = _build(engine, procs)
                     store.swap(name)
             else:
-                name, count, covered = _build(engine)
+                name, count, covered = _build(engine, procs)
                 with store.pointer_lock():
                     store.swap(name)
             store.remove_builds(keep=name)

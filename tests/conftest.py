@@ -54,6 +54,7 @@ def make_test_config(tmp_path: Path, pg_url: str | None, **overrides) -> dict:
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": pg_url or f"sqlite:///{tmp_path / 'test.db'}",
         "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+        "SEARCH_SYNC_BACKGROUND": False,  # applied in the request: tests see the index at once
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "MAIL_DIR": str(tmp_path / "mail"),
         "MAIL_SERVER": None,
