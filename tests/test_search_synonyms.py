@@ -289,6 +289,19 @@ def test_every_change_is_in_the_audit_log(client, setup):
     assert deleted.before == {"words": "kosz, łubianka", "note": None} and deleted.after is None
 
 
+def test_the_audit_log_shows_synonym_changes_in_words(client, setup):
+    sign_in(client, setup["admin"])
+    add(client, "kosz, kobiałka")
+    group_id = only_group().id
+    html = client.get("/moderacja/dziennik").get_data(as_text=True)
+    assert "dodanie grupy synonimów wyszukiwarki" in html and "słowa: — → kosz, kobiałka" in html
+    assert f"grupa synonimów nr {group_id}</a><br>kosz, kobiałka" in html and "(usunięty)" not in html
+    delete(client, group_id)
+    html = client.get("/moderacja/dziennik").get_data(as_text=True)
+    assert "usunięcie grupy synonimów wyszukiwarki" in html
+    assert f"grupa synonimów nr {group_id} (usunięty)" in html
+
+
 def test_the_list_says_who_changed_a_group_last(app, client, setup):
     sign_in(client, setup["moderator"])
     add(client, "kosz, kobiałka")

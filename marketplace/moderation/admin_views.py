@@ -19,7 +19,8 @@ FIELD_LABELS = {"status": _l("status"), "status_reason": _l("uzasadnienie"),
                 "verified_at": _l("zweryfikowano"), "role": _l("rola"),
                 "data_confirmed_at": _l("dane potwierdzono"),
                 "institution_status": _l("powiązanie z instytucją"),
-                "institution_checked_at": _l("powiązanie sprawdzono")}
+                "institution_checked_at": _l("powiązanie sprawdzono"),
+                "words": _l("słowa"), "note": _l("uwaga")}
 STATUS_FIELDS = ("status", "institution_status")
 
 admin_required = role_required("admin")

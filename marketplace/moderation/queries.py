@@ -91,11 +91,21 @@ def audit_actor_choices() -> list[tuple[str, str]]:
     return [(str(uid), email) for uid, email in actors] + [("deleted", str(_l("konto usunięte")))]
 
 
+def named_objects():
+    """(object type, model, column naming it) of the objects whose log entries show a name."""
+    from catalog.mark.models import QualityMark
+    from catalog.models import Offering
+    from search.models import SynonymGroup
+
+    return (("pes", Pes, Pes.name), ("institution", Institution, Institution.name), ("user", User, User.email),
+            ("offering", Offering, Offering.title), ("qualitymark", QualityMark, QualityMark.number),
+            ("synonymgroup", SynonymGroup, SynonymGroup.words))
+
+
 def object_names(entries) -> dict[tuple[str, int], str]:
-    """Names of the PES, institutions and accounts that a page of the log refers to."""
+    """Names of the objects a page of the log refers to (those of named_objects() that still exist)."""
     names = {}
-    for kind, model, column in (("pes", Pes, Pes.name), ("institution", Institution, Institution.name),
-                                ("user", User, User.email)):
+    for kind, model, column in named_objects():
         ids = {e.object_id for e in entries if e.object_type == kind and e.object_id is not None}
         if ids:
             rows = db.session.execute(select(model.id, column).where(model.id.in_(ids))).all()

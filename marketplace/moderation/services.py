@@ -48,6 +48,9 @@ ACTION_LABELS = {
     "offering.publish": _l("publikacja oferty"),
     "offering.unpublish": _l("wycofanie oferty z publikacji"),
     "offering.archive": _l("archiwizacja oferty"),
+    "synonyms.create": _l("dodanie grupy synonimów wyszukiwarki"),
+    "synonyms.update": _l("zmiana grupy synonimów wyszukiwarki"),
+    "synonyms.delete": _l("usunięcie grupy synonimów wyszukiwarki"),
 }
 
 

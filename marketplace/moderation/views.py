@@ -34,12 +34,14 @@ PES_ACTIONS = {
 }
 OBJECT_LABELS = {"pes": _l("PES"), "institution": _l("instytucja"), "user": _l("konto"), "offering": _l("oferta"),
                  "offeringreport": _l("zgłoszenie oferty"), "qualitymark": _l("znak jakości"),
-                 "markapplication": _l("wniosek o znak jakości")}
+                 "markapplication": _l("wniosek o znak jakości"), "synonymgroup": _l("grupa synonimów")}
+NAMED_OBJECTS = ("pes", "institution", "user", "offering", "qualitymark", "synonymgroup")  # queries.object_names
 
 
 @bp.context_processor
 def _helpers():
     return {"role_label": role_label, "action_label": action_label, "object_label": object_label,
+            "named_objects": NAMED_OBJECTS,
             "member_role_label": lambda code: str(MEMBER_ROLE_LABELS.get(code, code)),
             "institution_kind_label": lambda code: str(INSTITUTION_KIND_LABELS.get(code, code))}
 
