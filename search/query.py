@@ -35,6 +35,7 @@ from search.schema import SYNONYM_FACTOR, TEXT_WEIGHTS, day_number
 # Facet name (CONTRACT section 4) -> index field holding its values.
 FACET_FIELDS = {"category": "category", "powiat": "powiats", "legal_form": "legal_form", "kind": "kind"}
 CODED_FIELDS = ("category", "legal_form", "kind", "reserved_eligible")  # one value per document
+SPELLING_FIELDS = ("title", "keywords", "seller", "body")  # whose words a spelling suggestion may offer
 COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "mark_from", "mark_until")
 NO_VALUE = 2**31 - 1  # what a numeric column gives for a document without the field
 SNIPPET_LENGTH = 200
@@ -130,6 +131,32 @@ class SegmentData:
             self.values[field] = {value: POSTINGS.get(key, reader, field, value)[0] for value in terms}
         self.columns = {name: np.fromiter(reader.column_reader(name), dtype=np.int64, count=self.size)
                         if self.size else np.zeros(0, np.int64) for name in COLUMNS}
+        self._speller: dict[str, set[str]] | None = None
+
+    def speller(self, reader) -> dict[str, set[str]]:
+        """The segment's words for spelling suggestions, by each form with at most one letter left out.
+
+        Two words within one edit (a transposition included) share such a form, so the candidates for a
+        misspelt word are found with a few dictionary lookups. The words: those of titles, keywords and
+        sellers, and those of descriptions held by at least two offerings. Built on first use."""
+        if self._speller is None:
+            found: dict[str, set[str]] = {}
+            for field in SPELLING_FIELDS:
+                if field not in reader.indexed_field_names():
+                    continue
+                for text, info in reader.iter_field(field):
+                    text = text.decode("utf-8") if isinstance(text, bytes) else text
+                    if len(text) < 3 or not text.isalpha() or (field == "body" and info.doc_frequency() < 2):
+                        continue
+                    for key in deletions(text):
+                        found.setdefault(key, set()).add(text)
+            self._speller = found
+        return self._speller
+
+
+def deletions(word: str) -> set[str]:
+    """The word and every form of it with one letter left out."""
+    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
 class SearchView:
@@ -262,6 +289,19 @@ class SearchView:
             scores[favoured] *= PLACE_FACTOR
         return mask, scores
 
+    def near_terms(self, term: str) -> set[str]:
+        """Index words within one edit of a folded term (see SegmentData.speller), and for longer terms some
+        within two: the others are found by computing distances, which is too slow for a whole vocabulary."""
+        keys = deletions(term)
+        if len(term) > 5:  # two letters too many, or one too many and one wrong
+            keys = keys.union(*(deletions(k) for k in keys))
+        found: set[str] = set()
+        for key, reader, _offset in self.segments:
+            speller = self.segment_cache[key].speller(reader)
+            for k in keys:
+                found |= speller.get(k, set())
+        return found
+
     def first_doc(self, field: str, text: str) -> int | None:
         """The first live document holding a term in a field."""
         for offset, ids, _freqs in self.postings(field, text):
@@ -378,14 +418,22 @@ def order(view: SearchView, found: np.ndarray, sort: str, scores: np.ndarray | N
 # -- snippets --------------------------------------------------------------------------------------------
 
 
-def _matches(word: str, words: list[QueryWord]) -> bool:
-    surface = fold(word.lower())
-    if any(surface in w.surface or surface in w.synonym_surface for w in words):
-        return True
-    if not surface.isalpha():
-        return False
-    found = stems(word)
-    return any(found & (w.stems | w.synonym_stems) for w in words)
+class _Marker:
+    """Which words of a text a query matches (as written, by stem, or through a synonym), remembered per word."""
+
+    def __init__(self, words: list[QueryWord]):
+        self.surface = set().union(*(w.surface | w.synonym_surface for w in words)) if words else set()
+        self.stems = set().union(*(w.stems | w.synonym_stems for w in words)) if words else set()
+        self.seen: dict[str, bool] = {}
+
+    def __call__(self, word: str) -> bool:
+        lower = word.lower()
+        found = self.seen.get(lower)
+        if found is None:
+            surface = fold(lower)
+            found = surface in self.surface or (surface.isalpha() and not self.stems.isdisjoint(stems(lower)))
+            self.seen[lower] = found
+        return found
 
 
 def snippet(text: str, words: list[QueryWord], length: int = SNIPPET_LENGTH) -> str:
@@ -396,8 +444,8 @@ def snippet(text: str, words: list[QueryWord], length: int = SNIPPET_LENGTH) -> 
     text = " ".join((text or "").split())
     if not text:
         return ""
-    spans = [(m.start(), m.end()) for m in WORD_RE.finditer(text)
-             if words and _matches(m.group(0), words)] if words else []
+    marks = _Marker(words) if words else None
+    spans = [(m.start(), m.end()) for m in WORD_RE.finditer(text) if marks(m.group(0))] if marks else []
     start = 0
     if spans and spans[0][1] > length * 3 // 4:
         start = text.rfind(" ", 0, max(0, spans[0][0] - length // 4)) + 1

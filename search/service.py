@@ -127,16 +127,9 @@ def _known(view: SearchView, word: QueryWord) -> bool:
 
 def _candidates(view: SearchView, term: str) -> dict[str, int]:
     """Index words close to a folded term, with the number of documents holding each."""
-    maxdist = 1 if len(term) <= 4 else 2
-    swaps = {term[:i] + term[i + 1] + term[i] + term[i + 2:] for i in range(len(term) - 1)} - {term}
     found: dict[str, int] = {}
-    for field in TEXT_FIELDS:
-        near = set(swaps)
-        for _key, leaf, _offset in view.segments:
-            near.update(leaf.terms_within(field, term, maxdist))
-        for text in near:
-            if view.has_term(field, text):
-                found[text] = found.get(text, 0) + view.reader.doc_frequency(field, text)
+    for text in view.near_terms(term) - {term}:
+        found[text] = sum(view.reader.doc_frequency(f, text) for f in TEXT_FIELDS if view.has_term(f, text))
     return found
 
 

@@ -189,6 +189,9 @@ def test_snippets_mark_the_query_words_and_escape_the_text(app, client, sample):
     ("sprzątnaie", "sprzątanie"),
     ("sprzatanei biur", "sprzątanie biur"),
     ("kubkki", "kubki"),
+    ("sprzaatannie", "sprzątanie"),  # two letters too many
+    ("spzątanie", "sprzątanie"),  # a letter missing
+    ("sprzątabie biur", "sprzątanie biur"),  # a wrong letter
 ])
 def test_a_misspelt_query_gets_a_suggestion(client, sample, typed, suggested):
     data = api(client, q=typed)
