@@ -237,20 +237,27 @@ def words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=300_000)
-def _index_terms(word: str) -> tuple[str, tuple[str, ...]]:
-    return fold(word), _stem_candidates(word)
+def _index_terms(word: str) -> tuple[str, tuple[str, ...]] | None:
+    """(surface form, stem candidates) of a lowercased word, or None for a stop word."""
+    folded = fold(word)
+    if folded in STOPWORDS:
+        return None
+    return folded, _stem_candidates(word)
 
 
 def index_terms(text: str) -> tuple[str, str]:
     """The terms a text gives the index, as space-separated strings: (surface forms, stem candidates).
 
-    The same tokens as the Whoosh analyzers above produce, computed once per distinct word in a process,
-    so that indexing pays for the stemmer only for words it has not seen yet."""
+    The same tokens as words() and the Whoosh analyzers above give, computed once per distinct word in a
+    process, so that indexing pays for the stemmer only for words it has not seen yet."""
     surface, stemmed = [], []
-    for word in words(text):
-        folded, candidates = _index_terms(word)
-        surface.append(folded)
-        stemmed.extend(candidates)
+    for match in WORD_RE.finditer(text or ""):
+        whole = match.group(0).lower()
+        for word in (whole, *whole.split("-")) if "-" in whole else (whole,):
+            terms = _index_terms(word)
+            if terms is not None:
+                surface.append(terms[0])
+                stemmed.extend(terms[1])
     return " ".join(surface), " ".join(stemmed)
 
 

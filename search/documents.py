@@ -16,7 +16,6 @@ from catalog import categories
 from catalog.mark.models import QualityMark
 from catalog.models import CpvCode, Offering
 from catalog.services import public_query
-from marketplace import region
 from marketplace.pes.models import Pes
 from search import schema
 
@@ -37,12 +36,6 @@ def category_names(slug: str, sub: str | None) -> list[str]:
     names = [cat["name_pl"]]
     names += [s["name_pl"] for s in cat.get("subcategories", []) if sub and s["slug"] == sub]
     return names
-
-
-def area_names(codes: Iterable[str]) -> list[str]:
-    """The names of the powiats served ("Bydgoszcz", "toruński"), so that a town in a query finds them."""
-    by_code = region.data()["by_code"]
-    return [by_code[c]["name"] for c in codes if c in by_code]
 
 
 def mark_span(marks: Iterable[QualityMark], today: date) -> dict | None:
@@ -79,7 +72,7 @@ def build(offering: Offering, cpv_names: dict[str, str], marks: list[QualityMark
                   "reserved_eligible": pes.reserved_eligible}
     return schema.offering_document(
         values, pes_values, category_names(offering.category, offering.subcategory),
-        [cpv_names[c] for c in values["cpv"] if c in cpv_names], area_names=area_names(area),
+        [cpv_names[c] for c in values["cpv"] if c in cpv_names],
         mark=mark_span(marks, today))
 
 
@@ -121,18 +114,22 @@ def public_ids(session: Session) -> list[int]:
     return list(session.scalars(public_query().with_only_columns(Offering.id).order_by(Offering.id)))
 
 
-def iter_documents(session: Session, today: date, batch: int = CHUNK) -> Iterator[dict]:
-    """Every public offering's document, in id order, a batch of rows in memory at a time."""
-    last = 0
+def iter_documents(session: Session, today: date, batch: int = CHUNK, first: int = 0,
+                   last: int | None = None) -> Iterator[dict]:
+    """Every public offering's document (those with ids first..last), in id order, a batch of rows in
+    memory at a time."""
+    last_seen = first - 1
     while True:
-        ids = list(session.scalars(public_query().with_only_columns(Offering.id)
-                                   .where(Offering.id > last).order_by(Offering.id).limit(batch)))
+        stmt = public_query().with_only_columns(Offering.id).where(Offering.id > last_seen)
+        if last is not None:
+            stmt = stmt.where(Offering.id <= last)
+        ids = list(session.scalars(stmt.order_by(Offering.id).limit(batch)))
         if not ids:
             return
         docs = documents_for(session, ids, today)
         yield from (docs[i] for i in ids if i in docs)
         session.expunge_all()
-        last = ids[-1]
+        last_seen = ids[-1]
 
 
 def offerings_of_pes(session: Session, pes_ids: Iterable[int]) -> set[int]:

@@ -30,12 +30,12 @@ from whoosh.reading import TermNotFound
 
 from search import places
 from search.analysis import WORD_RE, QueryWord, fold, stems
-from search.schema import SYNONYM_FACTOR, TEXT_WEIGHTS, day_number
+from search.schema import SURFACE_FIELDS, SYNONYM_FACTOR, TEXT_WEIGHTS, day_number
 
 # Facet name (CONTRACT section 4) -> index field holding its values.
 FACET_FIELDS = {"category": "category", "powiat": "powiats", "legal_form": "legal_form", "kind": "kind"}
 CODED_FIELDS = ("category", "legal_form", "kind", "reserved_eligible")  # one value per document
-SPELLING_FIELDS = ("title", "keywords", "seller", "body")  # whose words a spelling suggestion may offer
+SPELLING_FIELDS = SURFACE_FIELDS  # whose words a spelling suggestion may offer
 COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "mark_from", "mark_until")
 NO_VALUE = 2**31 - 1  # what a numeric column gives for a document without the field
 SNIPPET_LENGTH = 200
@@ -138,15 +138,15 @@ class SegmentData:
 
         Two words within one edit (a transposition included) share such a form, so the candidates for a
         misspelt word are found with a few dictionary lookups. The words: those of titles, keywords and
-        sellers, and those of descriptions held by at least two offerings. Built on first use."""
+        sellers (descriptions are indexed by stems only). Built on first use."""
         if self._speller is None:
             found: dict[str, set[str]] = {}
             for field in SPELLING_FIELDS:
                 if field not in reader.indexed_field_names():
                     continue
-                for text, info in reader.iter_field(field):
+                for text, _info in reader.iter_field(field):
                     text = text.decode("utf-8") if isinstance(text, bytes) else text
-                    if len(text) < 3 or not text.isalpha() or (field == "body" and info.doc_frequency() < 2):
+                    if len(text) < 3 or not text.isalpha():
                         continue
                     for key in deletions(text):
                         found.setdefault(key, set()).add(text)

@@ -1,11 +1,11 @@
 """The search index of offerings: its Whoosh schema and the document of one offering.
 
 The texts of an offering are indexed in four groups (TEXT_FIELDS): its title; its keywords (tags, category
-and CPV names); its description; and its seller (the PES's name and town, the powiats it serves). Each group
-is indexed twice: in a *surface* field (lowercased words, diacritics folded) and in a ``*_stem`` field (stem
-candidates, see search.analysis). The analysis runs in search.analysis.index_terms, once per distinct word;
-the index receives its terms as space-separated keywords. A query word matches either field; a document that
-has the very word scores in both and so ranks above one that only shares its stem. Field weights are applied
+and CPV names); its description; and its seller (the PES's name and town). Each group is indexed in a
+``*_stem`` field (stem candidates, see search.analysis) and, but the description, also in a *surface* field
+(lowercased words, diacritics folded). The analysis runs in search.analysis.index_terms, once per distinct
+word; the index receives its terms as space-separated keywords. A query word matches either field; a document
+that has the very word scores in both and so ranks above one that only shares its stem. Field weights are applied
 at query time (TEXT_WEIGHTS, see search.query), so they can be tuned without rebuilding the index.
 """
 from __future__ import annotations
@@ -20,19 +20,23 @@ from whoosh import fields
 
 from search.analysis import index_terms
 
-SCHEMA_VERSION = 2  # raise it whenever the fields or the analysis change: the index must then be rebuilt
+SCHEMA_VERSION = 3  # raise it whenever the fields or the analysis change: the index must then be rebuilt
 
-# Pairs of (surface field, its stem field) holding the same text.
+# The text groups, each with a surface field and its stem field, but the description: stems only (it holds
+# most of the words; a word typed as written has the same stem candidates, so nothing is lost but the
+# preference for exact words within descriptions, which titles and keywords keep).
 TEXT_FIELDS = ("title", "keywords", "body", "seller")
+SURFACE_FIELDS = ("title", "keywords", "seller")
 # Stored copies of texts as written: snippets, suggestions, and how a corrected word is spelt.
-DISPLAY_FIELDS = {"title": "title_text", "body": "body_text", "seller": "seller_text"}
+DISPLAY_FIELDS = {"title": "title_text", "keywords": "keywords_text", "seller": "seller_text"}
+SNIPPET_FIELD = "body_text"
 
 # Query-time weight of a match in each field: title, tags, category and CPV names above the description.
 TEXT_WEIGHTS = {
     "title": 6.0, "title_stem": 3.0,
     "keywords": 3.5, "keywords_stem": 1.75,
     "seller": 1.5, "seller_stem": 0.75,
-    "body": 1.0, "body_stem": 0.5,
+    "body_stem": 0.75,
 }
 SYNONYM_FACTOR = 0.5  # a synonym's match weighs this much of the word's own
 
@@ -44,16 +48,16 @@ def build_schema() -> fields.Schema:
     spec = {
         "id": fields.ID(stored=True, unique=True),
         "ref": fields.ID(stored=True),
-        "stamp": fields.ID(stored=True),
+        "stamp": fields.STORED(),
         "kind": fields.ID(stored=True),
         "category": fields.ID(stored=True),
-        "subcategory": fields.ID(stored=True),
+        "subcategory": fields.STORED(),
         "legal_form": fields.ID(stored=True),
         "reserved_eligible": fields.ID(stored=True),  # "1" or "0"
         "pes_id": fields.ID(stored=True),
         "powiats": fields.KEYWORD(stored=True),  # TERYT codes served, space-separated
-        "cpv": fields.KEYWORD(stored=True),  # CPV codes, space-separated
-        "price": fields.NUMERIC(int, bits=64, stored=True),  # net, in grosze; absent: on request
+        "cpv": fields.STORED(),  # CPV codes, space-separated (their names and codes are in "keywords")
+        "price": fields.STORED(),  # net, in grosze; absent: on request
         "sort_price_asc": fields.NUMERIC(int, bits=64, sortable=True),
         "sort_price_desc": fields.NUMERIC(int, bits=64, sortable=True),
         "published_at": fields.NUMERIC(int, bits=64, stored=True, sortable=True),  # Unix seconds
@@ -61,10 +65,9 @@ def build_schema() -> fields.Schema:
         "mark_from": fields.NUMERIC(int, stored=True, sortable=True),  # YYYYMMDD, both days included
         "mark_until": fields.NUMERIC(int, stored=True, sortable=True),
     }
-    for name in TEXT_FIELDS:
+    for name in TEXT_WEIGHTS:
         spec[name] = fields.KEYWORD()  # term frequencies kept; no field lengths (see search.index)
-        spec[name + "_stem"] = fields.KEYWORD()
-    for name in DISPLAY_FIELDS.values():
+    for name in (*DISPLAY_FIELDS.values(), SNIPPET_FIELD):
         spec[name] = fields.STORED()
     return fields.Schema(**spec)
 
@@ -106,22 +109,22 @@ def markdown_text(text: str | None) -> str:
 
 
 def offering_document(offering: Mapping, pes: Mapping, category_names: Iterable[str],
-                      cpv_names: Iterable[str], *, area_names: Iterable[str] = (),
-                      mark: Mapping | None = None) -> dict:
+                      cpv_names: Iterable[str], *, mark: Mapping | None = None) -> dict:
     """The index document of one offering, from plain values.
 
     ``offering``: id, ref, kind, title, description (Markdown), category, subcategory, tags (list), cpv
     (codes), service_area (the powiat codes served, already resolved), price_net, published_at.
     ``pes``: id, name, legal_form, city, reserved_eligible. ``category_names``: the names of its category
-    and subcategory; ``cpv_names``: the names of its CPV codes; ``area_names``: names of the powiats served;
-    ``mark``: the offering's active quality mark (number, valid_from, valid_until) or None.
+    and subcategory; ``cpv_names``: the names of its CPV codes (the powiats served are matched by code, see
+    search.places); ``mark``: the offering's active quality mark (number, valid_from, valid_until) or None.
     """
     codes = list(offering.get("cpv") or [])
     description = markdown_text(offering.get("description"))
-    seller = ". ".join(t for t in (pes["name"], pes.get("city") or "", ", ".join(area_names)) if t)
+    seller = ". ".join(t for t in (pes["name"], pes.get("city") or "") if t)
     texts = {
         "title": offering["title"],
-        "keywords": ". ".join([", ".join(offering.get("tags") or []), *category_names, *codes, *cpv_names]),
+        "keywords": ". ".join(t for t in (", ".join(offering.get("tags") or []), *category_names, *codes,
+                                          *cpv_names) if t),
         "body": description,
         "seller": seller,
     }
@@ -139,7 +142,9 @@ def offering_document(offering: Mapping, pes: Mapping, category_names: Iterable[
     }
     for name, text in texts.items():
         doc[name], doc[name + "_stem"] = index_terms(text)
-    doc.update(title_text=offering["title"], body_text=description, seller_text=seller)
+    del doc["body"]  # stems only (see SURFACE_FIELDS)
+    doc.update(title_text=offering["title"], keywords_text=texts["keywords"], body_text=description,
+               seller_text=seller)
     doc = {k: v for k, v in doc.items() if v is not None}
     doc["stamp"] = document_stamp(doc)
     return doc

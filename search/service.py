@@ -30,7 +30,7 @@ from search.query import (
     replace_words,
     snippet,
 )
-from search.schema import DISPLAY_FIELDS, TEXT_FIELDS, TEXT_WEIGHTS
+from search.schema import DISPLAY_FIELDS, SNIPPET_FIELD, SURFACE_FIELDS, TEXT_FIELDS, TEXT_WEIGHTS
 from search.synonyms import current_synonyms
 
 SUGGEST_BELOW = 1  # a query finding fewer results than this gets a spelling suggestion
@@ -94,7 +94,7 @@ def search(params) -> SearchResult:
         hits = []
         for docnum in page:
             stored = view.searcher.stored_fields(docnum)
-            hits.append((int(stored["id"]), snippet(stored.get("body_text", ""), qwords)))
+            hits.append((int(stored["id"]), snippet(stored.get(SNIPPET_FIELD, ""), qwords)))
         facets = facet_counts(view, matched, filters, params, today)
         suggestion = None
         if qwords and total < SUGGEST_BELOW:
@@ -121,7 +121,7 @@ def _osa_distance(a: str, b: str) -> int:
 
 def _known(view: SearchView, word: QueryWord) -> bool:
     """Whether the index has the word itself or one of its stems in any text field."""
-    return (any(view.has_term(f, t) for f in TEXT_FIELDS for t in word.surface)
+    return (any(view.has_term(f, t) for f in SURFACE_FIELDS for t in word.surface)
             or any(view.has_term(f + "_stem", t) for f in TEXT_FIELDS for t in word.stems))
 
 
@@ -129,7 +129,7 @@ def _candidates(view: SearchView, term: str) -> dict[str, int]:
     """Index words close to a folded term, with the number of documents holding each."""
     found: dict[str, int] = {}
     for text in view.near_terms(term) - {term}:
-        found[text] = sum(view.reader.doc_frequency(f, text) for f in TEXT_FIELDS if view.has_term(f, text))
+        found[text] = sum(view.reader.doc_frequency(f, text) for f in SURFACE_FIELDS if view.has_term(f, text))
     return found
 
 

@@ -12,6 +12,7 @@ at that point the session still lists what the flush changed and each attribute'
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import threading
@@ -20,6 +21,8 @@ from itertools import chain
 from flask import current_app, has_app_context, has_request_context
 from sqlalchemy import delete, event, func, inspect, select
 from sqlalchemy.orm import Session
+from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
 
 from accounts.models import utcnow
 from catalog.mark.models import QualityMark
@@ -27,12 +30,13 @@ from catalog.models import Offering, OfferingArea, OfferingCpv
 from marketplace import clock
 from marketplace.extensions import db
 from marketplace.pes.models import Pes, PesServiceArea
-from search import documents
-from search.index import WRITER_OPTIONS, hold_live, live_writer
+from search import analysis, documents
+from search.index import WRITER_OPTIONS, IndexUnavailable, hold_live, live_writer
 from search.models import SearchOutbox
 
 BATCH = 10_000  # outbox rows applied per index commit
 BUILD_MEMORY_MB = 1024  # postings a full build keeps in memory before spilling sorted runs to disk
+PARALLEL_MIN = 2000  # offerings per process below which a build is not shared out
 # A PES change matters to the index only through these (its offerings show them or are filtered by them).
 PES_FIELDS = ("name", "legal_form", "city", "status", "integration_mission", "disadvantaged_share", "areas")
 
@@ -233,27 +237,91 @@ def _build(engine, procs: int = 1) -> tuple[str, int, list[int]]:
     """A complete new build from the database, beside the live one: (its name, documents written, and the
     outbox rows it covers: those committed before it began reading, to delete once it is live).
 
-    With procs > 1 (the reindex command), Whoosh's writer processes share the work of turning documents into
-    postings; each writes a segment of its own, and the segments are not merged into one (searches read
-    several segments as well as one). This process reads the database and analyses the texts meanwhile."""
+    With procs > 1 (the reindex command) the offerings are shared out by id among that many forked
+    processes; each reads its part from the database, analyses it and writes a segment of its own, and the
+    segments become the build together (searches read several segments as well as one)."""
     name, ix = engine.store.new_build()
     try:
-        options = dict(WRITER_OPTIONS, limitmb=BUILD_MEMORY_MB)
-        if procs > 1:
-            options.update(procs=procs, multisegment=True, batchsize=500, limitmb=BUILD_MEMORY_MB // procs)
-        writer = ix.writer(**options)
-        count = 0
+        today = clock.today()
         with Session(db.engine) as session:
             covered = list(session.scalars(select(SearchOutbox.id)))
             session.commit()  # a new snapshot: the build reads what was committed after these rows
-            for doc in documents.iter_documents(session, clock.today()):
-                writer.add_document(**doc)
-                count += 1
-        writer.commit(optimize=procs <= 1)
+            bounds = _shares(documents.public_ids(session), procs)
+        if len(bounds) > 1:
+            count = _write_parallel(ix, engine.store.build_path(name), bounds, today)
+        else:
+            writer = ix.writer(**dict(WRITER_OPTIONS, limitmb=BUILD_MEMORY_MB))
+            count = 0
+            with Session(db.engine) as session:
+                for doc in documents.iter_documents(session, today):
+                    writer.add_document(**doc)
+                    count += 1
+            writer.commit(optimize=True)
     except BaseException:
         shutil.rmtree(engine.store.build_path(name), ignore_errors=True)
         raise
     return name, count, covered
+
+
+def _shares(ids: list[int], procs: int) -> list[tuple[int, int]]:
+    """Id ranges (first, last) splitting the offerings into about equal parts, one per process (one part
+    when they are few: forking costs more than it saves)."""
+    parts = max(1, min(procs, len(ids) // PARALLEL_MIN))
+    size = -(-len(ids) // parts) if ids else 0
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)] if ids else [(0, -1)]
+
+
+def _write_part(app, folder: str, first: int, last: int, today, pipe) -> None:
+    """In a forked process: write the documents of offerings first..last as one new segment of the build
+    and send back (documents written, the segment) or the error."""
+    try:
+        with app.app_context():
+            db.engine.dispose(close=False)  # the parent's connections stay the parent's
+            ix = whoosh_index.open_dir(folder)
+            writer = SegmentWriter(ix, _lk=False, **dict(WRITER_OPTIONS, limitmb=BUILD_MEMORY_MB // 2))
+            count = 0
+            with Session(db.engine) as session:
+                for doc in documents.iter_documents(session, today, first=first, last=last):
+                    writer.add_document(**doc)
+                    count += 1
+            pipe.send((count, writer._finalize_segment() if count else None, None))
+            if not count:
+                writer.cancel()
+    except BaseException as exc:  # noqa: BLE001 (reported to the parent, which fails the build)
+        pipe.send((0, None, f"{type(exc).__name__}: {exc}"))
+    finally:
+        pipe.close()
+
+
+def _write_parallel(ix, folder: str, bounds: list[tuple[int, int]], today) -> int:
+    """Write the build's parts in forked processes, then make their segments the build's (one commit)."""
+    context = multiprocessing.get_context("fork")
+    app = current_app._get_current_object()
+    analysis.preload()  # once, shared by the forked processes
+    workers = []
+    for first, last in bounds:
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_write_part, args=(app, folder, first, last, today, send), daemon=True)
+        process.start()
+        send.close()
+        workers.append((process, receive))
+    results = []
+    for process, receive in workers:
+        try:
+            results.append(receive.recv())
+        except EOFError:
+            results.append((0, None, f"the writing process ended with code {process.exitcode}"))
+        process.join()
+    errors = [error for _count, _segment, error in results if error]
+    if errors:
+        raise IndexUnavailable("the index was not built: " + "; ".join(errors))
+    writer = ix.writer(**WRITER_OPTIONS)  # takes the build's lock for the commit
+    try:
+        writer._close_segment()  # its own segment stays empty
+        writer._commit_toc([segment for _count, segment, _error in results if segment is not None])
+    finally:
+        writer._finish()
+    return sum(count for count, _segment, _error in results)
 
 
 def _forget(row_ids: list[int]) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from catalog.models import Offering
 from marketplace.extensions import db
 from marketplace.pes.models import Pes
-from search import service
+from search import service, sync
 from search.models import SearchOutbox
 from tests.test_search_service import api, enable_search, refs, sample  # noqa: F401 (fixture)
 
@@ -253,3 +253,31 @@ def test_two_processes_applying_the_outbox_at_once_both_succeed(app, client, sam
     assert outbox_size() == 0
     assert refs(api(client, q="nowość")) == {"off-003", "off-013", "off-016"}
     assert service.check() == {"missing": [], "stale": [], "extra": []}
+
+
+def test_a_reindex_shared_among_processes_gives_the_same_index(app, client, runner, sample, monkeypatch):
+    before = api(client, q="sprzątanie")
+    monkeypatch.setattr(sync, "PARALLEL_MIN", 5)  # the sample's 19 offerings in parts of at least 5
+    result = runner.invoke(args=["search", "reindex", "--procs", "3"])
+    assert result.exit_code == 0 and "19 offering(s) indexed" in result.output, result.output
+    with service.engine().live.current() as view:
+        assert len(view.segments) == 3  # one segment per process
+    assert runner.invoke(args=["search", "check"]).exit_code == 0
+    after = api(client, q="sprzątanie")
+    assert after["total"] == before["total"] and after["facets"] == before["facets"]
+    assert [i["ref"] for i in after["items"]] == [i["ref"] for i in before["items"]]
+
+
+def test_a_failing_part_of_a_shared_reindex_leaves_the_live_index(app, client, runner, sample, monkeypatch):
+    live = service.engine().store.live_name()
+    monkeypatch.setattr(sync, "PARALLEL_MIN", 5)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sync.documents, "iter_documents", broken)  # the forked writers inherit it
+    result = runner.invoke(args=["search", "reindex", "--procs", "2"])
+    assert result.exit_code == 1 and "disk full" in result.output
+    store = service.engine().store
+    assert store.live_name() == live and store.builds() == [live]
+    assert api(client, q="pierogi")["total"] > 0
