@@ -201,3 +201,4 @@ seo.add_routes(bp, services.public_query)
 
 # The members' panel registers its routes on `bp` when imported.
 from catalog import panel_views  # noqa: F401
+from catalog import search_views as search_page  # noqa: F401
