@@ -14,7 +14,7 @@ search_cli = AppGroup("search", help="The catalogue's search index.")
 
 @search_cli.command("reindex")
 @click.option("--procs", type=click.IntRange(1, 16), default=min(4, os.cpu_count() or 1), show_default=True,
-              help="processes writing the index")
+              help="processes writing the index")  # the default is search.sync.build_procs()'s
 def reindex_command(procs: int) -> None:
     """Rebuild the whole index from the database beside the live one, then swap it in atomically."""
     start = time.perf_counter()

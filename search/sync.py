@@ -332,6 +332,14 @@ def _forget(row_ids: list[int]) -> None:
         session.commit()
 
 
+def build_procs() -> int:
+    """Processes for a build started here: several only in a command's main thread, never in a web worker
+    or a background thread (a fork would copy the other threads' state mid-work)."""
+    if has_request_context() or threading.current_thread() is not threading.main_thread():
+        return 1
+    return min(4, os.cpu_count() or 1)
+
+
 def ensure_live(engine) -> None:
     """Build the index from the database when there is none (first run, or its folder was removed)."""
     store = engine.store
@@ -339,7 +347,7 @@ def ensure_live(engine) -> None:
         return
     with store.pointer_lock():
         if not store.live_ok():
-            name, _count, covered = _build(engine)
+            name, _count, covered = _build(engine, build_procs())
             store.swap(name)
             store.remove_builds(keep=name)
             _forget(covered)
