@@ -35,7 +35,7 @@ from search.index import WRITER_OPTIONS, IndexUnavailable, hold_live, live_write
 from search.models import SearchOutbox
 
 BATCH = 10_000  # outbox rows applied per index commit
-BUILD_MEMORY_MB = 1024  # postings a full build keeps in memory before spilling sorted runs to disk
+BUILD_MEMORY_MB = 2048  # default of SEARCH_BUILD_MEMORY_MB (see build_memory)
 PARALLEL_MIN = 2000  # offerings per process below which a build is not shared out
 # A PES change matters to the index only through these (its offerings show them or are filtered by them).
 PES_FIELDS = ("name", "legal_form", "city", "status", "integration_mission", "disadvantaged_share", "areas")
@@ -250,7 +250,7 @@ def _build(engine, procs: int = 1) -> tuple[str, int, list[int]]:
         if len(bounds) > 1:
             count = _write_parallel(ix, engine.store.build_path(name), bounds, today)
         else:
-            writer = ix.writer(**dict(WRITER_OPTIONS, limitmb=BUILD_MEMORY_MB))
+            writer = ix.writer(**dict(WRITER_OPTIONS, limitmb=build_memory()))
             count = 0
             with Session(db.engine) as session:
                 for doc in documents.iter_documents(session, today):
@@ -261,6 +261,13 @@ def _build(engine, procs: int = 1) -> tuple[str, int, list[int]]:
         shutil.rmtree(engine.store.build_path(name), ignore_errors=True)
         raise
     return name, count, covered
+
+
+def build_memory() -> int:
+    """MB of postings each process writing a build keeps in memory (SEARCH_BUILD_MEMORY_MB); beyond it Whoosh
+    spills sorted runs to disk and merges them, which at 100 000 offerings makes a build half as slow again.
+    A process's peak is a little under twice this figure."""
+    return int(current_app.config.get("SEARCH_BUILD_MEMORY_MB") or BUILD_MEMORY_MB)
 
 
 def _shares(ids: list[int], procs: int) -> list[tuple[int, int]]:
@@ -278,7 +285,7 @@ def _write_part(app, folder: str, first: int, last: int, today, pipe) -> None:
         with app.app_context():
             db.engine.dispose(close=False)  # the parent's connections stay the parent's
             ix = whoosh_index.open_dir(folder)
-            writer = SegmentWriter(ix, _lk=False, **dict(WRITER_OPTIONS, limitmb=BUILD_MEMORY_MB // 2))
+            writer = SegmentWriter(ix, _lk=False, **dict(WRITER_OPTIONS, limitmb=build_memory()))
             count = 0
             with Session(db.engine) as session:
                 for doc in documents.iter_documents(session, today, first=first, last=last):
