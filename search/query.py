@@ -9,8 +9,8 @@ large result sets. Here Whoosh keeps the index on disk and reads it; the search 
 * a query word's score is the sum over the fields and terms it matches (surface form, stems, synonyms, each
   weighed, BM25's term-frequency saturation and inverse document frequency); the words must all match;
 * what does not depend on the query is derived once per index change (a SearchView): the live documents, each
-  filter field's value per document, the powiats served as a matrix, the sort keys. A filter is then a boolean
-  mask, a facet's counts one `bincount` (or one matrix-vector product for the powiats), each facet over the
+  filter field's value per document, the powiats served as (document, powiat) pairs, the sort keys. A filter is
+  then a boolean mask, a facet's counts one `bincount` (over the pairs for the powiats), each facet over the
   documents matching the text and every filter but its own (CONTRACT section 4).
 """
 from __future__ import annotations
@@ -188,11 +188,16 @@ class SearchView:
             self.vocab[field], self.codes[field] = self._coded(field)
         self.vocab["powiats"] = sorted({v for key, _r, _o in self.segments
                                         for v in self.segment_cache[key].values["powiats"]})
-        self.powiat_rows = {code: row for row, code in enumerate(self.vocab["powiats"])}
-        self.powiats = np.zeros((len(self.vocab["powiats"]), self.size), dtype=np.float32)
+        # Documents serve several powiats: one (document, powiat code) pair each. Counting uses bincount
+        # rather than a matrix product: BLAS threads busy-waiting in every worker cost more than they save.
+        self.powiat_index = {code: row for row, code in enumerate(self.vocab["powiats"])}
+        pair_docs, pair_codes = [], []
         for key, _reader, offset in self.segments:
             for value, docs in self.segment_cache[key].values["powiats"].items():
-                self.powiats[self.powiat_rows[value], offset + docs] = 1.0
+                pair_docs.append(offset + docs)
+                pair_codes.append(np.full(len(docs), self.powiat_index[value], dtype=np.int32))
+        self.pair_docs = np.concatenate(pair_docs) if pair_docs else np.zeros(0, np.int64)
+        self.pair_codes = np.concatenate(pair_codes) if pair_codes else np.zeros(0, np.int32)
         self.columns = {name: self._concat(lambda data, n=name: data.columns[n], np.int64) for name in COLUMNS}
         self._marks: tuple[date, np.ndarray] | None = None
 
@@ -214,8 +219,13 @@ class SearchView:
     def docs(self, field: str, values: Iterable[str]) -> np.ndarray:
         """Documents holding any of the values in a field (the union of an OR filter), as a mask."""
         if field == "powiats":
-            rows = [self.powiat_rows[v] for v in values if v in self.powiat_rows]
-            return self.powiats[rows].any(axis=0) if rows else np.zeros(self.size, dtype=bool)
+            wanted = np.zeros(len(self.powiat_index), dtype=bool)
+            for value in values:
+                if value in self.powiat_index:
+                    wanted[self.powiat_index[value]] = True
+            mask = np.zeros(self.size, dtype=bool)
+            mask[self.pair_docs[wanted[self.pair_codes]]] = True
+            return mask
         vocab = self.vocab[field]
         wanted = np.zeros(len(vocab) + 1, dtype=bool)  # the last slot stands for "no value" (-1)
         index = {value: code for code, value in enumerate(vocab)}
@@ -379,7 +389,7 @@ def facet_counts(view: SearchView, matched: np.ndarray, filters: Filters, params
         base = intersect(matched, filters.except_(name))
         vocab = view.vocab[field]
         if field == "powiats":
-            found = np.rint(view.powiats @ base.astype(np.float32)).astype(np.int64) if vocab else []
+            found = np.bincount(view.pair_codes[base[view.pair_docs]], minlength=len(vocab))
         else:
             codes = view.codes[field][base]
             found = np.bincount(codes[codes >= 0], minlength=len(vocab))
