@@ -329,8 +329,10 @@ def match_query(view: SearchView, qwords: list[QueryWord]) -> tuple[np.ndarray, 
     for whole in [w for w in qwords if "-" in w.text and named[w]]:  # "golub-dobrzyń" and its parts
         parts = whole.text.split("-")
         named.update({w: named[whole] for w in qwords if w.text in parts})
-    required = [w for w in qwords if not named[w]]
     codes = set().union(*named.values()) if qwords else set()
+    if codes:  # "powiat", "gmina" beside a place name them too
+        named.update({w: frozenset(codes) for w in qwords if places.is_context(w)})
+    required = [w for w in qwords if not named[w]]
     serving = view.docs("powiats", codes) if codes else None
     if not required:
         mask, scores = view.match([], qwords)

@@ -98,6 +98,16 @@ def test_a_place_in_the_query_favours_offerings_serving_it_without_requiring_it(
     assert refs(ix, "pierogi toruń") == []
 
 
+def test_only_the_exact_forms_of_a_place_name_it():
+    ix = build(offering(1, "Świece sojowe", pes=PES_TORUN, service_area=["0463"]),
+               offering(2, "Sos sojowy", pes=PES_TORUN, service_area=["0463"]),
+               offering(3, "Sprzątanie biur", service_area=["0414"]))
+    assert refs(ix, "świece") == ["off-1"]  # candles, not the town of Świecie
+    assert refs(ix, "świece sojowe") == ["off-1"]
+    for query in ("w świeciu", "Świecie", "powiat świecki", "w powiecie świeckim"):
+        assert refs(ix, query)[0] == "off-3", query  # served there; the candles share a stem only
+
+
 def test_stop_words_are_neither_indexed_nor_required():
     assert words("Obiady dla szkół i przedszkoli, się oraz sie") == ["obiady", "szkół", "przedszkoli"]
     assert words("ciasto bez cukru") == ["ciasto", "bez", "cukru"]  # "bez" carries meaning
