@@ -24,7 +24,7 @@ SUGGEST_MAX_LENGTH = 100  # characters of the typed text sent to the engine
 SUGGEST_LIMIT = 8
 REQUEST_LIMIT = "300 per minute"  # per address, like the JSON API: typing is debounced well below it
 RETRY_AFTER = "120"  # seconds, on the 503 page while the index cannot be used
-ALTERNATIVES_MAX = 12  # active filters whose removal is tried on a page without results
+ALTERNATIVES_MAX = 6  # active filters whose removal is tried on a page without results
 RELATED_MAX = 6
 
 

@@ -102,6 +102,11 @@ class IndexStore:
         name = self.live_name()
         return (name, self.open_build(name)) if name else None
 
+    def live_exists(self) -> bool:
+        """Whether the pointer names a build folder that is there (whatever its schema)."""
+        name = self.live_name()
+        return bool(name) and os.path.isdir(self._file(name))
+
     def live_ok(self) -> bool:
         """Whether the pointer names a build that is there (the folder may have been removed by hand) and
         was made with the current schema (after an upgrade that changed it, the index is built again)."""

@@ -26,6 +26,7 @@ from datetime import date
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 from search import places
@@ -59,6 +60,8 @@ def read_postings(reader, field: str, text: str) -> tuple[np.ndarray, np.ndarray
         matcher = reader.postings(field, text)
     except TermNotFound:
         return _NO_POSTINGS
+    if isinstance(matcher, FilterMatcher):  # a segment with deletions: they are masked by SearchView.live
+        matcher = matcher.child
     ids, weights = [], []
     if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
         while matcher.is_active():

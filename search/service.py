@@ -33,8 +33,9 @@ from search.query import (
 from search.schema import DISPLAY_FIELDS, SNIPPET_FIELD, SURFACE_FIELDS, TEXT_FIELDS, TEXT_WEIGHTS
 from search.synonyms import current_synonyms
 
-SUGGEST_BELOW = 1  # a query finding fewer results than this gets a spelling suggestion
+SUGGEST_BELOW = 3  # a query finding fewer results than this gets a spelling suggestion
 PREFIX_TERMS = 200  # index words tried for the last, unfinished word of search-as-you-type
+PREFIX_SCAN = 5000  # title words read to choose them
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class SearchEngine:
         self.store = IndexStore(app.config["SEARCH_INDEX_DIR"])
         self.lock_timeout = float(app.config.get("SEARCH_LOCK_TIMEOUT", 0.5))
         self.reindex_wait = float(app.config.get("SEARCH_REINDEX_WAIT", 60))
-        self.live = LiveSearcher(self.store, SearchView, lambda: outbox.ensure_live(self))
+        self.live = LiveSearcher(self.store, SearchView, lambda: outbox.ensure_live(self, searching=True))
         weakref.finalize(app, self.live.close)  # close its files rather than leave them to the collector
 
 
@@ -174,6 +175,14 @@ def _suggestion(view, params, qwords, synonyms, today) -> str | None:
 # -- search as you type ------------------------------------------------------------------------------------
 
 
+def _frequent_prefixed(view: SearchView, prefix: str) -> list[str]:
+    """The title words starting with a prefix that most offerings have (at most PREFIX_TERMS of them)."""
+    found = list(itertools.islice(view.reader.expand_prefix("title", prefix), PREFIX_SCAN))
+    if len(found) > PREFIX_TERMS:
+        found = sorted(found, key=lambda t: -view.reader.doc_frequency("title", t))[:PREFIX_TERMS]
+    return found
+
+
 def suggest(prefix: str, limit: int = 8) -> list[str]:
     """Titles of offerings for a search box: those starting with the typed text first (case and diacritics
     aside), then others whose title has the typed words, the last one as a prefix."""
@@ -186,7 +195,7 @@ def suggest(prefix: str, limit: int = 8) -> list[str]:
         complete = folded if prefix[-1:].isspace() else folded[:-1]
         qwords = [QueryWord(w, frozenset({w}), frozenset(), frozenset(), frozenset()) for w in complete]
         if len(complete) < len(folded):
-            expanded = frozenset(itertools.islice(view.reader.expand_prefix("title", folded[-1]), PREFIX_TERMS))
+            expanded = frozenset(_frequent_prefixed(view, folded[-1]))
             qwords.append(QueryWord(folded[-1], expanded, frozenset(), frozenset(), frozenset()))
         mask, scores = view.live.copy(), 0
         for word in qwords:

@@ -124,12 +124,13 @@ class Applier:
     A request that changed something only writes its outbox rows (in its own transaction) and wakes this
     thread, so it answers without waiting for the index; the thread applies every pending row, usually within
     tens of milliseconds. Commits arriving meanwhile are applied together. When the index cannot be written,
-    it tries again RETRIES times a RETRY_DELAY apart; after that the rows wait for the next change or for
-    `flask search sync`. Commands and scripts outside requests apply the outbox themselves, at once.
+    it tries again RETRIES times, waiting from RETRY_DELAY up to RETRY_MAX_DELAY (doubling) between tries;
+    after that the rows wait for the next change or for `flask search sync` (cron). Commands and scripts outside requests apply the outbox themselves, at once.
     The thread starts on first use in each process, so after a server forks its workers each has its own."""
 
-    RETRIES = 5
+    RETRIES = 12  # about ten minutes of tries with the delays below
     RETRY_DELAY = 1.0
+    RETRY_MAX_DELAY = 60.0
     _lock = threading.Lock()
 
     def __init__(self, app):
@@ -152,11 +153,11 @@ class Applier:
         """Have the pending outbox rows applied soon."""
         with self._lock:
             self.idle.clear()
+            self.wake.set()
             if self.thread is None or not self.thread.is_alive() or self.pid != os.getpid():
                 self.pid = os.getpid()
                 self.thread = threading.Thread(target=self._run, name="search-outbox", daemon=True)
                 self.thread.start()
-        self.wake.set()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every kick so far has been handled (for commands and tests)."""
@@ -165,13 +166,17 @@ class Applier:
     def _run(self) -> None:
         while True:
             self.wake.wait()
-            self.wake.clear()
+            with self._lock:
+                self.wake.clear()
             with self.app.app_context():
+                delay = self.RETRY_DELAY
                 for _attempt in range(self.RETRIES):
                     if _apply_now(self.app):
                         break
-                    if self.wake.wait(self.RETRY_DELAY):  # a newer commit: try at once
-                        self.wake.clear()
+                    if self.wake.wait(delay):  # a newer commit: try at once
+                        with self._lock:
+                            self.wake.clear()
+                    delay = min(delay * 2, self.RETRY_MAX_DELAY)
             with self._lock:
                 if not self.wake.is_set():
                     self.idle.set()
@@ -291,9 +296,8 @@ def _write_part(app, folder: str, first: int, last: int, today, pipe) -> None:
                 for doc in documents.iter_documents(session, today, first=first, last=last):
                     writer.add_document(**doc)
                     count += 1
-            pipe.send((count, writer._finalize_segment() if count else None, None))
-            if not count:
-                writer.cancel()
+            segment = writer._finalize_segment()  # an empty one too: cancelling would remove the build's
+            pipe.send((count, segment if count else None, None))  # temporary files, which all parts share
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which fails the build)
         pipe.send((0, None, f"{type(exc).__name__}: {exc}"))
     finally:
@@ -347,11 +351,19 @@ def build_procs() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def ensure_live(engine) -> None:
-    """Build the index from the database when there is none (first run, or its folder was removed)."""
+def ensure_live(engine, searching: bool = False) -> None:
+    """Build the index from the database when there is none (first run, or its folder was removed), or when
+    it was made with another schema (after an upgrade).
+
+    A search in a web request never rebuilds an outdated index itself (it would hold every search of every
+    worker for the whole build): it raises IndexUnavailable and has the process's background thread build
+    it (`flask search reindex` does it faster, with several processes)."""
     store = engine.store
     if store.live_ok():
         return
+    if searching and has_request_context() and store.live_name() and store.live_exists():
+        Applier.of(current_app._get_current_object()).kick()
+        raise IndexUnavailable("the index was made by another version of the portal: run flask search reindex")
     with store.pointer_lock():
         if not store.live_ok():
             name, _count, covered = _build(engine, build_procs())

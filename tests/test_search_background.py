@@ -1,4 +1,5 @@
 """The outbox applied by a background thread after the commits of web requests (SEARCH_SYNC_BACKGROUND)."""
+import os
 import threading
 
 import pytest
@@ -7,7 +8,7 @@ from sqlalchemy import func, select
 from catalog.models import Offering
 from marketplace.extensions import db
 from search import service, sync
-from search.index import IndexBusy
+from search.index import VERSION_FILE, IndexBusy
 from search.models import SearchOutbox
 from tests.test_search_service import api, enable_search, refs, sample  # noqa: F401 (fixture)
 
@@ -72,3 +73,16 @@ def test_commands_outside_requests_apply_the_outbox_themselves(app, client, samp
     db.session.commit()  # no request: applied before commit() returns
     assert "search_applier" not in app.extensions
     assert refs(api(client, q="kopytka")) == {"off-003"} and outbox_size() == 0
+
+
+def test_an_index_of_another_schema_is_rebuilt_in_the_background_not_in_a_search(app, client, sample):
+    store = service.engine().store
+    old = store.live_name()
+    version_file = os.path.join(store.build_path(old), VERSION_FILE)
+    with open(version_file, "w", encoding="utf-8") as fh:
+        fh.write("1\n")  # as if made by an earlier release
+    resp = client.get("/api/v1/search", query_string={"q": "pierogi"})
+    assert resp.status_code == 503 and resp.get_json()["error"]["code"] == "unavailable"
+    assert sync.Applier.of(app).wait_idle(30)
+    assert store.live_name() != old
+    assert refs(api(client, q="pierogi"))

@@ -187,7 +187,7 @@ def test_results_come_a_page_at_a_time_with_the_filters_kept(client, sample):
     assert '<span aria-current="page">Strona 1</span>' in first
     second = page(client, {"q": "chleb", "category": "zywnosc", "page": "2"})
     assert len(titles(second)) == 6 and not set(titles(first)) & set(titles(second))
-    assert "<title>„chleb” – wyniki wyszukiwania – strona 2 – " in second
+    assert "<title>„chleb” – wyniki wyszukiwania – znalezione oferty: 30 – strona 2 – " in second
     past = page(client, {"q": "chleb", "page": "9"})
     assert titles(past) == [] and "Na tej stronie nie ma już wyników." in past
 
