@@ -8,24 +8,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from catalog.models import Offering
 from marketplace.extensions import db
 from search import service
 from search.index import IndexUnavailable
 from tests.factories import make_pes
-from tests.test_search_service import SAMPLE, enable_search, published
+from tests.test_search_service import sample  # noqa: F401 (fixture)
 
 _seq = itertools.count(1)
-
-@pytest.fixture
-def sample(app, runner):
-    enable_search(app)
-    result = runner.invoke(args=["import", str(SAMPLE)])
-    assert result.exit_code == 0, result.output
-    return published()
-
 
 def page(client, query_string=None, status=200) -> str:
     resp = client.get("/szukaj", query_string=query_string)
