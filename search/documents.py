@@ -41,7 +41,8 @@ def category_names(slug: str, sub: str | None) -> list[str]:
 def mark_span(marks: Iterable[QualityMark], today: date) -> dict | None:
     """The period of an offering's active marks that matters today, as one mark (number, valid_from,
     valid_until): renewals that follow each other without a gap are joined into one period; the period
-    holding today wins, else the next one to begin, else the last one (expired, never valid again)."""
+    holding today wins, else the next one to begin, else the last one (expired, never valid again); the
+    period after the chosen one, if any, comes as next_from and next_until."""
     spans: list[list] = []
     for mark in sorted((m for m in marks if m.status == "active"), key=lambda m: (m.valid_from, m.id or 0)):
         if spans and mark.valid_from <= spans[-1][1] + timedelta(days=1):
@@ -55,7 +56,11 @@ def mark_span(marks: Iterable[QualityMark], today: date) -> dict | None:
         (s for s in spans if s[0] > today), spans[-1])
     current = [m for m in chosen[2] if m.valid_from <= today <= m.valid_until]
     number = (current or chosen[2])[-1].number
-    return {"number": number, "valid_from": chosen[0], "valid_until": chosen[1], "status": "active"}
+    found = {"number": number, "valid_from": chosen[0], "valid_until": chosen[1], "status": "active"}
+    following = next((s for s in spans if s[0] > chosen[1]), None)
+    if following:  # a mark granted again after a gap: valid from its first day without a reindex
+        found.update(next_from=following[0], next_until=following[1])
+    return found
 
 
 def build(offering: Offering, cpv_names: dict[str, str], marks: list[QualityMark], today: date) -> dict:

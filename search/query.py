@@ -37,7 +37,8 @@ from search.schema import SURFACE_FIELDS, SYNONYM_FACTOR, TEXT_WEIGHTS, day_numb
 FACET_FIELDS = {"category": "category", "powiat": "powiats", "legal_form": "legal_form", "kind": "kind"}
 CODED_FIELDS = ("category", "legal_form", "kind", "reserved_eligible")  # one value per document
 SPELLING_FIELDS = SURFACE_FIELDS  # whose words a spelling suggestion may offer
-COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "mark_from", "mark_until")
+COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "mark_from", "mark_until", "mark_next_from",
+           "mark_next_until")
 NO_VALUE = 2**31 - 1  # what a numeric column gives for a document without the field
 SNIPPET_LENGTH = 200
 K1 = 1.2  # BM25's term-frequency saturation
@@ -241,8 +242,11 @@ class SearchView:
         """Documents whose quality mark is valid on the day (both ends of its period included)."""
         if self._marks is None or self._marks[0] != day:
             n = day_number(day)
-            valid = (self.columns["mark_from"] <= n) & (n <= self.columns["mark_until"])
-            self._marks = (day, valid & (self.columns["mark_from"] != NO_VALUE))
+            cols = self.columns
+            valid = (cols["mark_from"] <= n) & (n <= cols["mark_until"]) & (cols["mark_from"] != NO_VALUE)
+            valid |= ((cols["mark_next_from"] <= n) & (n <= cols["mark_next_until"])
+                      & (cols["mark_next_from"] != NO_VALUE))
+            self._marks = (day, valid)
         return self._marks[1]
 
     # -- text ------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from whoosh import fields
 
 from search.analysis import index_terms
 
-SCHEMA_VERSION = 3  # raise it whenever the fields or the analysis change: the index must then be rebuilt
+SCHEMA_VERSION = 4  # raise it whenever the fields or the analysis change: the index must then be rebuilt
 
 # The text groups, each with a surface field and its stem field, but the description: stems only (it holds
 # most of the words; a word typed as written has the same stem candidates, so nothing is lost but the
@@ -64,6 +64,8 @@ def build_schema() -> fields.Schema:
         "mark_number": fields.STORED(),
         "mark_from": fields.NUMERIC(int, stored=True, sortable=True),  # YYYYMMDD, both days included
         "mark_until": fields.NUMERIC(int, stored=True, sortable=True),
+        "mark_next_from": fields.NUMERIC(int, sortable=True),  # the period after a gap, if any
+        "mark_next_until": fields.NUMERIC(int, sortable=True),
     }
     for name in TEXT_WEIGHTS:
         spec[name] = fields.KEYWORD()  # term frequencies kept; no field lengths (see search.index)
@@ -153,8 +155,11 @@ def offering_document(offering: Mapping, pes: Mapping, category_names: Iterable[
 def _mark_values(mark: Mapping | None) -> dict:
     if not mark or mark.get("status", "active") != "active":
         return {}
-    return {"mark_number": mark["number"], "mark_from": day_number(mark["valid_from"]),
-            "mark_until": day_number(mark["valid_until"])}
+    values = {"mark_number": mark["number"], "mark_from": day_number(mark["valid_from"]),
+              "mark_until": day_number(mark["valid_until"])}
+    if mark.get("next_from"):
+        values.update(mark_next_from=day_number(mark["next_from"]), mark_next_until=day_number(mark["next_until"]))
+    return values
 
 
 def document_stamp(doc: Mapping) -> str:

@@ -103,6 +103,20 @@ def test_a_mark_is_valid_by_the_portal_clock_both_ends_included(app, client, sam
     assert api(client, quality_mark="1")["facets"]["quality_mark"] == {"1": len(MARKED)}
 
 
+def test_a_mark_granted_again_after_a_gap_counts_from_its_first_day(app, client, sample):
+    offering = db.session.query(Offering).filter_by(ref="off-002").one()
+    today = clock.today()
+    for number, start, end in (("ZJ/T/1", -360, 5), ("ZJ/T/2", 20, 385)):
+        db.session.add(QualityMark(number=number, offering_id=offering.id, pes_id=offering.pes_id,
+                                   valid_from=today + timedelta(days=start),
+                                   valid_until=today + timedelta(days=end), status="active"))
+    db.session.commit()  # indexed today, within the first mark
+    assert "off-002" in refs(api(client, quality_mark="1"))
+    for offset, valid in ((5, True), (6, False), (19, False), (20, True), (385, True), (386, False)):
+        app.config["CLOCK_OFFSET_DAYS"] = offset  # days go by with nothing reindexed
+        assert ("off-002" in refs(api(client, quality_mark="1"))) is valid, offset
+
+
 @pytest.mark.parametrize("q, found, not_found", [
     ("sprzatanie", {"off-004", "off-016"}, {"off-001", "off-013", "off-021"}),
     ("Sprzątanie", {"off-004", "off-016"}, {"off-001"}),
