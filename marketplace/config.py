@@ -55,6 +55,7 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "SEARCH_ENABLED": _bool(env.get("SEARCH_ENABLED"), True),
         "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR") or os.path.join(instance_path, "search-index"),
         "SEARCH_BUILD_MEMORY_MB": int(env.get("SEARCH_BUILD_MEMORY_MB") or 2048),
+        "SEARCH_SYNC_BACKGROUND": _bool(env.get("SEARCH_SYNC_BACKGROUND"), True),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
         "MAIL_DIR": os.path.join(instance_path, "mail"),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
