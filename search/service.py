@@ -34,6 +34,8 @@ from search.schema import DISPLAY_FIELDS, SNIPPET_FIELD, SURFACE_FIELDS, TEXT_FI
 from search.synonyms import current_synonyms
 
 SUGGEST_BELOW = 3  # a query finding fewer results than this gets a spelling suggestion
+RARE_FACTOR = 10  # a known word is taken as a typo when a near word is this many times as frequent…
+RARE_MIN = 3  # …and held by at least this many offerings
 PREFIX_TERMS = 200  # index words tried for the last, unfinished word of search-as-you-type
 PREFIX_SCAN = 5000  # title words read to choose them
 
@@ -99,7 +101,7 @@ def search(params) -> SearchResult:
         facets = facet_counts(view, matched, filters, params, today)
         suggestion = None
         if qwords and total < SUGGEST_BELOW:
-            suggestion = _suggestion(view, params, qwords, synonyms, today)
+            suggestion = _suggestion(view, params, qwords, synonyms, today, total)
     return SearchResult(total, hits, facets, suggestion)
 
 
@@ -134,12 +136,19 @@ def _candidates(view: SearchView, term: str) -> dict[str, int]:
     return found
 
 
-def _closest(view: SearchView, term: str) -> str | None:
+def _closest(view: SearchView, term: str, at_least: int = 1) -> str | None:
+    """The index word nearest to a folded term (fewest edits, then most offerings), held by at least
+    `at_least` offerings; None when none is within reach."""
     if len(term) < 3 or not term.isalpha():
         return None
-    found = _candidates(view, term)
+    found = {t: n for t, n in _candidates(view, term).items() if n >= at_least}
     ranked = sorted(found, key=lambda t: (_osa_distance(term, t), -found[t], t))
     return ranked[0] if ranked and _osa_distance(term, ranked[0]) <= (1 if len(term) <= 4 else 2) else None
+
+
+def _frequency(view: SearchView, term: str) -> int:
+    """Offerings holding a folded word in any surface field (counted once per field)."""
+    return sum(view.reader.doc_frequency(f, term) for f in SURFACE_FIELDS if view.has_term(f, term))
 
 
 def _as_written(view: SearchView, term: str) -> str:
@@ -154,14 +163,25 @@ def _as_written(view: SearchView, term: str) -> str:
     return term
 
 
-def _suggestion(view, params, qwords, synonyms, today) -> str | None:
-    """The query with its unknown words replaced by the closest index words, if that finds something."""
+def _suggestion(view, params, qwords, synonyms, today, total: int) -> str | None:
+    """The query with its misspelt words replaced by the closest index words, if that finds more.
+
+    A word is taken as misspelt when the index does not know it, or, when the query found little, when few
+    offerings have it and a word one or two letters away is held by many (RARE_FACTOR times as many): a
+    typo that some offering shares ("pierogii")."""
     corrections = {}
     for word in qwords:
-        if not _known(view, word) and not places.powiats_named(word):
-            best = _closest(view, fold(word.text))
-            if best:
-                corrections[word.text] = _as_written(view, best)
+        if places.powiats_named(word):
+            continue
+        folded = fold(word.text)
+        if not _known(view, word):
+            best = _closest(view, folded)
+        elif total:
+            best = _closest(view, folded, at_least=max(RARE_MIN, RARE_FACTOR * _frequency(view, folded)))
+        else:
+            best = None
+        if best:
+            corrections[word.text] = _as_written(view, best)
     if not corrections:
         return None
     corrected = replace_words(params.q, corrections)
@@ -169,7 +189,8 @@ def _suggestion(view, params, qwords, synonyms, today) -> str | None:
     if not cwords:
         return None
     matched, _scores = match_query(view, cwords)
-    return corrected if intersect(matched, filters_for(view, params, today).except_(None)).any() else None
+    return corrected if int(intersect(matched, filters_for(view, params, today).except_(None)).sum()) > total \
+        else None
 
 
 # -- search as you type ------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The catalogue search as a buyer or a program meets it (CONTRACT section 4), on the contract's sample
 imported with the `import` command: filters, facets, text in Polish, order, pages, snippets, suggestions."""
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -211,6 +211,19 @@ def test_a_misspelt_query_gets_a_suggestion(client, sample, typed, suggested):
     data = api(client, q=typed)
     assert data["total"] == 0 and data["suggestion"] == suggested
     assert api(client, q=suggested)["total"] > 0
+
+
+def test_a_typo_some_offering_shares_still_gets_a_suggestion(client, sample):
+    pes = db.session.query(Offering).filter_by(ref="off-003").one().pes
+    for n, title in enumerate(["Kopytka śląskie"] * 12 + ["Kopytkaa z sosem"]):  # the last: a seller's typo
+        db.session.add(Offering(ref=f"off-k{n}", pes=pes, kind="product", title=title, category="zywnosc",
+                                status="published", vat_rate="5", description="Wyrób domowy.",
+                                published_at=datetime.now(UTC)))
+    db.session.commit()
+    data = api(client, q="kopytkaa")
+    assert data["total"] < 3 and data["suggestion"] == "kopytka"
+    assert api(client, q="kopytka")["total"] > data["total"]
+    assert api(client, q="kopytka")["suggestion"] is None
 
 
 def test_no_suggestion_when_the_query_finds_something_or_nothing_is_close(client, sample):
