@@ -285,7 +285,8 @@ class SearchView:
         return acc
 
     def match(self, words: list[QueryWord], optional: Iterable[QueryWord] = (),
-              favoured: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              favoured: np.ndarray | None = None,
+              weights: Mapping[str, float] = TEXT_WEIGHTS) -> tuple[np.ndarray, np.ndarray]:
         """(mask of live documents matching every word, their scores).
 
         Optional words add to the score of the documents they match without being required; documents in
@@ -293,13 +294,13 @@ class SearchView:
         mask = self.live.copy()
         scores = np.zeros(self.size, dtype=np.float32)
         for word in words:
-            acc = self.word_scores(word)
+            acc = self.word_scores(word, weights)
             if acc is None:
                 return np.zeros(self.size, dtype=bool), scores
             mask &= acc > 0
             scores += acc
         for word in optional:
-            acc = self.word_scores(word)
+            acc = self.word_scores(word, weights)
             if acc is not None:
                 scores += acc
         if favoured is not None:

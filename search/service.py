@@ -132,7 +132,7 @@ def _candidates(view: SearchView, term: str) -> dict[str, int]:
     """Index words close to a folded term, with the number of documents holding each."""
     found: dict[str, int] = {}
     for text in view.near_terms(term) - {term}:
-        found[text] = sum(view.reader.doc_frequency(f, text) for f in SURFACE_FIELDS if view.has_term(f, text))
+        found[text] = _frequency(view, text)
     return found
 
 
@@ -218,13 +218,7 @@ def suggest(prefix: str, limit: int = 8) -> list[str]:
         if len(complete) < len(folded):
             expanded = frozenset(_frequent_prefixed(view, folded[-1]))
             qwords.append(QueryWord(folded[-1], expanded, frozenset(), frozenset(), frozenset()))
-        mask, scores = view.live.copy(), 0
-        for word in qwords:
-            acc = view.word_scores(word, weights)
-            if acc is None:
-                return []
-            mask &= acc > 0
-            scores = scores + acc
+        mask, scores = view.match(qwords, weights=weights)
         top = order(view, mask, "relevance", scores, 50)
         titles = [view.searcher.stored_fields(d)["title_text"] for d in top]
     titles.sort(key=lambda t: not fold(t.lower()).startswith(start))  # stable: keeps the score order
