@@ -137,7 +137,7 @@ def _page(args, notes: list[str]) -> int:
 def labels() -> dict[str, str]:
     """The filters' names as the page shows them (legends, notes, the list of active filters)."""
     return {"kind": _("Rodzaj"), "category": _("Kategoria"), "powiat": _("Powiat"),
-            "legal_form": _("Forma prawna"), "quality_mark": _("z Znakiem Jakości"),
+            "legal_form": _("Forma prawna"), "quality_mark": _("ze Znakiem Jakości"),
             "reserved_eligible": _("kwalifikuje się do zamówień zastrzeżonych")}
 
 

@@ -6,14 +6,13 @@ its URL, so a search can be shared and the back button works. Registered on the 
 catalog.views imports this module.
 """
 import math
-import unicodedata
 from dataclasses import dataclass
 
 from flask import jsonify, render_template, request, url_for
 
 from catalog import categories, services
 from catalog.mark.queries import marks_for
-from catalog.models import KINDS, Offering
+from catalog.models import KINDS, Offering, fold
 from catalog.search_params import FLAGS, PER_PAGE, SearchState, labels, parse
 from catalog.views import bp
 from marketplace import region
@@ -119,19 +118,14 @@ def _active_filters(state: SearchState, count_without: bool) -> list[ActiveFilte
         without = state.without(name, value)
         count = None
         if count_without and n < ALTERNATIVES_MAX:
-            count = service.search(without.params(per_page=1)).total
+            count = service.count(without.params())
         out.append(ActiveFilter(label, search_url(without), count))
     return out
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower().replace("ł", "l"))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
 def _words(text: str) -> set[str]:
     """Words of four letters or more, lowercased and without diacritics (short ones are mostly "i", "dla")."""
-    return {w for w in "".join(ch if ch.isalnum() else " " for ch in _fold(text)).split() if len(w) >= 4}
+    return {w for w in "".join(ch if ch.isalnum() else " " for ch in fold(text)).split() if len(w) >= 4}
 
 
 def _related(query_words: set[str], names: list[str]) -> bool:
@@ -176,7 +170,8 @@ def search():
         quality_mark_count=result.facets.get("quality_mark", {}).get("1", 0), active=active,
         suggestion=result.suggestion, suggestion_url=suggestion_url, related=related,
         pages=ResultPages(state.page, PER_PAGE, result.total), args=state.args(),
-        clear_url=search_url(SearchState(q=state.q, sort=state.sort)), search_url=search_url)
+        clear_url=search_url(SearchState(q=state.q, sort=state.sort)), search_url=search_url,
+        flag_labels=labels())
 
 
 @bp.get("/szukaj/podpowiedzi")

@@ -105,6 +105,14 @@ def search(params) -> SearchResult:
     return SearchResult(total, hits, facets, suggestion)
 
 
+def count(params) -> int:
+    """How many offerings a search finds: the text and the filters only (no facets, page or spelling)."""
+    qwords = analyse_query(params.q, _synonyms())
+    with engine().live.current() as view:
+        matched = match_query(view, qwords)[0] if qwords else view.live
+        return int(intersect(matched, filters_for(view, params, clock.today()).except_(None)).sum())
+
+
 # -- spelling --------------------------------------------------------------------------------------------
 
 

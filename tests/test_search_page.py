@@ -121,7 +121,7 @@ def test_facets_list_values_with_counts_and_keep_the_chosen_ones_ticked(client, 
     assert checkbox(body, "kind", "product") is None  # no product among the results
     assert checkbox(body, "powiat", "0406") == (False, "powiat grudziądzki (2)")
     assert checkbox(body, "legal_form", "cis") == (False, "Centrum Integracji Społecznej (CIS) (2)")
-    assert checkbox(body, "quality_mark", "1") == (False, "z Znakiem Jakości (1)")
+    assert checkbox(body, "quality_mark", "1") == (False, "ze Znakiem Jakości (1)")
     assert checkbox(body, "reserved_eligible", "1") == (False, "kwalifikuje się do zamówień zastrzeżonych")
     assert "Zastosuj filtry" in body
 
@@ -150,7 +150,7 @@ def test_the_flags_filter_and_show_as_active(client, sample):
     assert set(titles(body)) == {"Catering dla szkół i przedszkoli", "Sprzątanie biur i klatek schodowych",
                                  "Haftowane serwety kujawskie", "Torby bawełniane z nadrukiem"}
     assert checkbox(body, "quality_mark", "1")[0] and checkbox(body, "reserved_eligible", "1")[0]
-    assert removal_links(body) == {"z Znakiem Jakości": "/szukaj?reserved_eligible=1",
+    assert removal_links(body) == {"ze Znakiem Jakości": "/szukaj?reserved_eligible=1",
                                    "kwalifikuje się do zamówień zastrzeżonych": "/szukaj?quality_mark=1"}
 
 
@@ -231,7 +231,7 @@ def test_bad_parameters_are_ignored_and_named(client, sample):
     for note in ("Pominięto nieznane wartości filtra „Kategoria”: „nie-ma-takiej”.",
                  "Pominięto nieznane wartości filtra „Powiat”: „9999”.",
                  "Pominięto nieznane wartości filtra „Rodzaj”: „usluga”.",
-                 "Pominięto niezrozumiałą wartość pola „z Znakiem Jakości”: „może”.",
+                 "Pominięto niezrozumiałą wartość pola „ze Znakiem Jakości”: „może”.",
                  "Nieznany sposób sortowania „najtaniej”: wyniki są w domyślnej kolejności.",
                  "Numer strony „pierwsza” jest nieprawidłowy: pokazano pierwszą stronę."):
         assert note in body

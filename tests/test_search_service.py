@@ -213,6 +213,16 @@ def test_a_misspelt_query_gets_a_suggestion(client, sample, typed, suggested):
     assert api(client, q=suggested)["total"] > 0
 
 
+@pytest.mark.parametrize("params", [
+    {}, {"q": "sprzątanie"}, {"q": "catering toruń"}, {"categories": ("catering", "sprzatanie")},
+    {"q": "pierogi", "powiats": ("0463",)}, {"quality_mark": True}, {"q": "hulajnoga"},
+])
+def test_count_agrees_with_the_search(app, sample, params):
+    from marketplace.api.params import SearchParams
+
+    assert service.count(SearchParams(**params)) == service.search(SearchParams(**params)).total
+
+
 def test_a_typo_some_offering_shares_still_gets_a_suggestion(client, sample):
     pes = db.session.query(Offering).filter_by(ref="off-003").one().pes
     for n, title in enumerate(["Kopytka śląskie"] * 12 + ["Kopytkaa z sosem"]):  # the last: a seller's typo
