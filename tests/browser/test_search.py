@@ -7,17 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_search_service import SAMPLE, enable_search
+from search import service
+from search.index import IndexUnavailable
+from tests.test_search_service import sample  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 HEADER_BOX = "Szukaj produktów i usług"
-
-
-@pytest.fixture
-def sample(app, runner):
-    enable_search(app)
-    result = runner.invoke(args=["import", str(SAMPLE)])
-    assert result.exit_code == 0, result.output
 
 
 def _count(page):
@@ -120,6 +115,27 @@ def test_a_misspelt_query_leads_to_the_suggestion_and_an_offering(page, a11y, sa
     page.wait_for_url(re.compile(r"/oferta/\d+-pierogi-recznie-lepione"))
     a11y.check(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Pierogi ręcznie lepione")
+
+
+def test_ignored_values_a_page_past_the_last_and_an_unavailable_index_are_explained(page, a11y, sample,
+                                                                                     monkeypatch):
+    page.goto("/szukaj?q=pierogi&category=nieznana&sort=losowo")
+    a11y.check(page)
+    expect(page.locator("main")).to_contain_text("nieznana")
+    page.goto("/szukaj?q=pierogi&page=40")
+    a11y.check(page)
+    page.get_by_role("link", name="Wróć do pierwszej strony wyników").click()
+    a11y.check(page)
+    expect(page.locator("main .card").first).to_be_visible()
+
+    def unavailable(params):
+        raise IndexUnavailable("locked")
+
+    monkeypatch.setattr(service, "search", unavailable)
+    response = page.goto("/szukaj?q=pierogi")
+    assert response.status == 503
+    a11y.check(page)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
 def test_the_search_page_fits_a_narrow_screen_with_the_list_open(page, a11y, sample):

@@ -45,6 +45,11 @@ def test_adding_editing_and_deleting_a_group(page, a11y, admin):
 
     page.get_by_role("link", name="Edytuj – kosz, kobiałka").click()
     _check(page, a11y)
+    page.get_by_label("Słowa grupy").fill("kosz")  # one word is no group
+    page.get_by_role("button", name="Zapisz zmiany").click()
+    _check(page, a11y)
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_label("Słowa grupy")).to_have_value("kosz")
     page.get_by_label("Słowa grupy").fill("kosz, łubianka")
     page.get_by_role("button", name="Zapisz zmiany").click()
     _check(page, a11y)
