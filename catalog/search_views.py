@@ -93,10 +93,10 @@ def _choices() -> dict[str, list[tuple[str, str]]]:
             "powiat": region.powiat_choices(), "legal_form": legal_form_choices()}
 
 
-def _facet_groups(state: SearchState, facets: dict) -> list[FacetGroup]:
+def _facet_groups(state: SearchState, facets: dict, choices_by_facet: dict, names: dict) -> list[FacetGroup]:
     """A group of checkboxes per facet: values found in the results, and the chosen ones even at 0."""
-    names, groups = labels(), []
-    for name, choices in _choices().items():
+    groups = []
+    for name, choices in choices_by_facet.items():
         counts, chosen = facets.get(name, {}), getattr(state, name)
         options = [Option(value, str(label), counts.get(value, 0), value in chosen)
                    for value, label in choices if counts.get(value, 0) or value in chosen]
@@ -105,11 +105,12 @@ def _facet_groups(state: SearchState, facets: dict) -> list[FacetGroup]:
     return groups
 
 
-def _active_filters(state: SearchState, count_without: bool) -> list[ActiveFilter]:
+def _active_filters(state: SearchState, count_without: bool, choices_by_facet: dict,
+                    names: dict) -> list[ActiveFilter]:
     """Each chosen filter with a link to the same search without it (and, when asked, how many it finds)."""
     from search import service
 
-    names, values = labels(), {name: dict(choices) for name, choices in _choices().items()}
+    values = {name: dict(choices) for name, choices in choices_by_facet.items()}
     active = [(name, value, f"{names[name]}: {values[name].get(value, value)}")
               for name in values for value in getattr(state, name)]
     active += [(name, None, names[name]) for name in FLAGS if getattr(state, name)]
@@ -158,7 +159,8 @@ def search():
     try:
         result = service.search(state.params())
         results = _results(result.hits)
-        active = _active_filters(state, count_without=result.total == 0)
+        choices, names = _choices(), labels()
+        active = _active_filters(state, result.total == 0, choices, names)
     except IndexUnavailable:
         return (render_template("search/unavailable.html", state=state), 503,
                 {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"})
@@ -166,12 +168,12 @@ def search():
     suggestion_url = search_url(state.with_value("q", result.suggestion)) if result.suggestion else None
     return render_template(
         "search/search.html", state=state, notes=notes, total=result.total, results=results,
-        marks=marks_for([o for o, _snippet in results]), groups=_facet_groups(state, result.facets),
+        marks=marks_for([o for o, _snippet in results]), groups=_facet_groups(state, result.facets, choices, names),
         quality_mark_count=result.facets.get("quality_mark", {}).get("1", 0), active=active,
         suggestion=result.suggestion, suggestion_url=suggestion_url, related=related,
         pages=ResultPages(state.page, PER_PAGE, result.total), args=state.args(),
         clear_url=search_url(SearchState(q=state.q, sort=state.sort)), search_url=search_url,
-        flag_labels=labels())
+        flag_labels=names)
 
 
 @bp.get("/szukaj/podpowiedzi")
