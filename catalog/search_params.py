@@ -13,7 +13,15 @@ from flask_babel import gettext as _
 from catalog import categories
 from catalog.models import KINDS
 from marketplace import region
-from marketplace.api.params import FALSE_VALUES, SORTS, TRUE_VALUES, SearchParams, parse_query
+from marketplace.api.params import (
+    FALSE_VALUES,
+    Q_MAX_LENGTH,
+    SORTS,
+    TRUE_VALUES,
+    ApiError,
+    SearchParams,
+    check_search_text,
+)
 from marketplace.core.urls import MAX_PAGE
 from marketplace.pes.models import LEGAL_FORMS
 
@@ -38,6 +46,7 @@ class SearchState:
     reserved_eligible: bool = False
     sort: str | None = None
     page: int = 1
+    exact: bool = False  # the words as typed, without spelling correction
 
     @property
     def effective_sort(self) -> str:
@@ -51,15 +60,17 @@ class SearchState:
         return any(getattr(self, name) for name in LIST_FILTERS + FLAGS)
 
     def params(self, per_page: int = PER_PAGE) -> SearchParams:
-        """The engine's parameters: one kind filters, none or both do not."""
+        """The engine's parameters: one kind filters, none or both do not; prices sort by the gross price that
+        the cards show."""
         return SearchParams(q=self.q, kind=self.kind[0] if len(self.kind) == 1 else None,
                             categories=self.category, powiats=self.powiat, legal_forms=self.legal_form,
                             quality_mark=self.quality_mark, reserved_eligible=self.reserved_eligible,
-                            sort=self.effective_sort, page=self.page, per_page=per_page)
+                            sort=self.effective_sort, page=self.page, per_page=per_page, exact=self.exact,
+                            price="gross")
 
     def args(self, keep_page: bool = False) -> dict:
         """The state as query arguments for url_for (repeated names as lists), the page only when asked."""
-        out = {"q": self.q or None, "sort": self.sort}
+        out = {"q": self.q or None, "sort": self.sort, "exact": "1" if self.exact else None}
         for name in LIST_FILTERS:
             out[name] = list(getattr(self, name)) or None
         for name in FLAGS:
@@ -141,12 +152,23 @@ def labels() -> dict[str, str]:
             "reserved_eligible": _("kwalifikuje się do zamówień zastrzeżonych")}
 
 
-def parse(args) -> tuple[SearchState, list[str]]:
-    """The state the URL asks for and a note for each part of it that was ignored."""
+def parse_text(args) -> tuple[str, str | None]:
+    """The search text and, when it cannot be searched, why (marketplace.api.params.check_search_text); the
+    text is then kept, cut to the longest allowed, so that the person can correct it in the box."""
+    try:
+        return check_search_text(args.get("q")), None
+    except ApiError as e:
+        return " ".join((args.get("q") or "").split())[:Q_MAX_LENGTH], e.message
+
+
+def parse(args) -> tuple[SearchState, list[str], str | None]:
+    """The state the URL asks for, a note for each part of it that was ignored, and the reason why its text
+    cannot be searched (None when it can)."""
     notes: list[str] = []
     names = labels()
+    q, problem = parse_text(args)
     state = SearchState(
-        q=parse_query(args),
+        q=q,
         kind=_codes(args, "kind", KINDS, names["kind"], notes),
         category=_codes(args, "category", set(categories.slugs()), names["category"], notes),
         powiat=_codes(args, "powiat", set(region.powiat_codes()), names["powiat"], notes),
@@ -155,5 +177,6 @@ def parse(args) -> tuple[SearchState, list[str]]:
         reserved_eligible=_flag(args, "reserved_eligible", names["reserved_eligible"], notes),
         sort=_sort(args, notes),
         page=_page(args, notes),
+        exact=any(v.lower() in TRUE_VALUES + CHECKED for v in _values(args, "exact")),
     )
-    return state, notes
+    return state, notes, problem

@@ -6,7 +6,7 @@ its URL, so a search can be shared and the back button works. Registered on the 
 catalog.views imports this module.
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import jsonify, render_template, request, url_for
 
@@ -155,11 +155,17 @@ def search():
     from search import service
     from search.index import IndexUnavailable
 
-    state, notes = parse(request.args)
+    state, notes, problem = parse(request.args)
+    choices, names = _choices(), labels()
+    if problem:  # nothing to search for: say why, keep the text in the box to correct
+        return render_template(
+            "search/search.html", state=state, notes=notes, problem=problem, total=0, results=[], marks={},
+            groups=[], quality_mark_count=0, active=[], result=None, related=(False, []),
+            pages=ResultPages(1, PER_PAGE, 0), args=state.args(), clear_url=search_url(SearchState()),
+            search_url=search_url, flag_labels=names), 400
     try:
         result = service.search(state.params())
         results = _results(result.hits)
-        choices, names = _choices(), labels()
         active = _active_filters(state, result.total == 0, choices, names)
     except IndexUnavailable:
         return (render_template("search/unavailable.html", state=state), 503,
@@ -167,13 +173,26 @@ def search():
     related = _related_categories(state.q) if result.total == 0 else (False, [])
     suggestion_url = search_url(state.with_value("q", result.suggestion)) if result.suggestion else None
     return render_template(
-        "search/search.html", state=state, notes=notes, total=result.total, results=results,
+        "search/search.html", state=state, notes=notes, problem=None, total=result.total, results=results,
         marks=marks_for([o for o, _snippet in results]), groups=_facet_groups(state, result.facets, choices, names),
-        quality_mark_count=result.facets.get("quality_mark", {}).get("1", 0), active=active,
-        suggestion=result.suggestion, suggestion_url=suggestion_url, related=related,
+        quality_mark_count=result.facets.get("quality_mark", {}).get("1", 0), active=active, result=result,
+        suggestion=None if result.corrected else result.suggestion, suggestion_url=suggestion_url,
+        as_typed_url=search_url(replace(state, exact=True, page=1)) if result.corrected else None,
+        places=_place_links(state, result), related=related,
         pages=ResultPages(state.page, PER_PAGE, result.total), args=state.args(),
         clear_url=search_url(SearchState(q=state.q, sort=state.sort)), search_url=search_url,
         flag_labels=names)
+
+
+def _place_links(state: SearchState, result) -> dict | None:
+    """What the page says when the query names a place that no result serves: the places named and the
+    powiats the results serve (nearest first), each a link to the same search within that powiat."""
+    if not result.elsewhere:
+        return None
+    labels_by_code = dict(region.powiat_choices())
+    return {"named": [labels_by_code.get(c, c) for c in result.places],
+            "served": [(labels_by_code.get(c, c), search_url(state.with_value("powiat", (c,))))
+                       for c in result.elsewhere]}
 
 
 @bp.get("/szukaj/podpowiedzi")

@@ -332,18 +332,43 @@ def load_synonyms(path: str | os.PathLike | None = None) -> Synonyms:
 
 @dataclass(frozen=True)
 class QueryWord:
-    """One word of a query with the index terms that may match it, the word's own before its synonyms'."""
+    """One word of a query with the index terms that may match it, the word's own before its synonyms'.
+
+    A CPV code in a query is one word whose `cpv` holds the code's significant digits (search.schema.
+    cpv_significant): it matches the offerings with that code or one below it in the CPV tree."""
 
     text: str
     surface: frozenset[str]
     stems: frozenset[str]
     synonym_surface: frozenset[str]
     synonym_stems: frozenset[str]
+    cpv: str = ""
+
+
+# A CPV code as people write it: eight digits, optionally a hyphen and the check digit ("90900000-6").
+CPV_IN_QUERY = re.compile(r"(?<![\w-])(\d{8})(?:-(\d))?(?![\w-])")
+
+
+def cpv_significant(code: str) -> str:
+    """The digits of a CPV code that place it in the tree: its eight digits without the trailing zeros, at
+    least two (the division): "90900000-6" -> "909", "90911200-8" -> "909112"."""
+    return code[:8].rstrip("0").ljust(2, "0")
+
+
+def cpv_codes(text: str) -> list[tuple[str, str | None]]:
+    """The CPV codes written in a query, as (eight digits, check digit or None)."""
+    return [(m.group(1), m.group(2)) for m in CPV_IN_QUERY.finditer(text or "")]
 
 
 def analyse_query(text: str, synonyms: Synonyms | None = None) -> list[QueryWord]:
-    """The words of a query (stop words out, repeats once) with their surface, stem and synonym terms."""
+    """The words of a query (stop words out, repeats once) with their surface, stem and synonym terms; CPV
+    codes first, each as one word."""
     out = []
+    for digits, check in dict.fromkeys(cpv_codes(text)):
+        written = f"{digits}-{check}" if check is not None else digits
+        out.append(QueryWord(written, frozenset(), frozenset(), frozenset(), frozenset(),
+                             cpv=cpv_significant(digits)))
+    text = CPV_IN_QUERY.sub(" ", text or "")
     for word in dict.fromkeys(words(text)):
         surface, own_stems = {fold(word)}, stems(word)
         others = (synonyms.expand(word) - {word}) if synonyms else set()

@@ -71,7 +71,8 @@ def build(offering: Offering, cpv_names: dict[str, str], marks: list[QualityMark
         "id": offering.id, "ref": offering.ref, "kind": offering.kind, "title": offering.title,
         "description": offering.description, "category": offering.category,
         "subcategory": offering.subcategory, "tags": list(offering.tags or []), "cpv": offering.cpv,
-        "service_area": area, "price_net": offering.price_net, "published_at": offering.published_at,
+        "service_area": area, "price_net": offering.price_net, "vat_rate": offering.vat_rate,
+        "published_at": offering.published_at,
     }
     pes_values = {"id": pes.id, "name": pes.name, "legal_form": pes.legal_form, "city": pes.city,
                   "reserved_eligible": pes.reserved_eligible}

@@ -37,12 +37,18 @@ from search.schema import SURFACE_FIELDS, SYNONYM_FACTOR, TEXT_WEIGHTS, day_numb
 FACET_FIELDS = {"category": "category", "powiat": "powiats", "legal_form": "legal_form", "kind": "kind"}
 CODED_FIELDS = ("category", "legal_form", "kind", "reserved_eligible")  # one value per document
 SPELLING_FIELDS = SURFACE_FIELDS  # whose words a spelling suggestion may offer
-COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "mark_from", "mark_until", "mark_next_from",
+COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "sort_gross_asc", "sort_gross_desc", "mark_from", "mark_until", "mark_next_from",
            "mark_next_until")
 NO_VALUE = 2**31 - 1  # what a numeric column gives for a document without the field
 SNIPPET_LENGTH = 200
 K1 = 1.2  # BM25's term-frequency saturation
 PLACE_FACTOR = 1.5  # score factor of offerings whose PES serves a place named in the query
+CPV_WEIGHT = 6.0  # a CPV code's match weighs as a title word's
+KIND_FACTOR = 0.5  # score factor of offerings of the other kind than the query asks for (see query_kind)
+KIND_MAJORITY = 2 / 3  # share of the title matches of one kind that makes it the kind a query asks for
+# Words that ask for a service whatever the titles say ("usługi pralnicze"); folded, and their stems.
+SERVICE_WORDS = frozenset(("usluga", "uslugi", "uslug", "serwis", "wynajem", "wynajecie", "organizacja"))
+SPELL_MIN = 3  # shorter words are not offered as corrections
 CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 8 bytes each)
 
 _NO_POSTINGS = (np.zeros(0, np.int64), np.zeros(0, np.float32))
@@ -135,32 +141,69 @@ class SegmentData:
             self.values[field] = {value: POSTINGS.get(key, reader, field, value)[0] for value in terms}
         self.columns = {name: np.fromiter(reader.column_reader(name), dtype=np.int64, count=self.size)
                         if self.size else np.zeros(0, np.int64) for name in COLUMNS}
-        self._speller: dict[str, set[str]] | None = None
+        self._speller: Speller | None = None
 
-    def speller(self, reader) -> dict[str, set[str]]:
-        """The segment's words for spelling suggestions, by each form with at most one letter left out.
-
-        Two words within one edit (a transposition included) share such a form, so the candidates for a
-        misspelt word are found with a few dictionary lookups. The words: those of titles, keywords and
-        sellers (descriptions are indexed by stems only). Built on first use."""
+    def speller(self, reader) -> Speller:
+        """The segment's words for spelling suggestions (see Speller), built on first use. The words: those
+        of titles, keywords and sellers (descriptions are indexed by stems only)."""
         if self._speller is None:
-            found: dict[str, set[str]] = {}
+            vocabulary: set[str] = set()
             for field in SPELLING_FIELDS:
                 if field not in reader.indexed_field_names():
                     continue
                 for text, _info in reader.iter_field(field):
                     text = text.decode("utf-8") if isinstance(text, bytes) else text
-                    if len(text) < 3 or not text.isalpha():
-                        continue
-                    for key in deletions(text):
-                        found.setdefault(key, set()).add(text)
-            self._speller = found
+                    if len(text) >= SPELL_MIN and text.isalpha():
+                        vocabulary.add(text)
+            self._speller = Speller(sorted(vocabulary))
         return self._speller
 
 
-def deletions(word: str) -> set[str]:
-    """The word and every form of it with one letter left out."""
-    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
+def deletions(word: str, times: int = 1) -> set[str]:
+    """The word and every form of it with up to `times` letters left out."""
+    found = {word}
+    for _ in range(times):
+        found |= {w[:i] + w[i + 1:] for w in found for i in range(len(w))}
+    return found
+
+
+def deletions_allowed(word: str) -> int:
+    """How many letters a word's spelling index and its lookups leave out: two for words of five letters or
+    more (a typo in two letters is fixed there), one for shorter ones."""
+    return 2 if len(word) > 4 else 1
+
+
+class Speller:
+    """Words by the forms they take with letters left out (the symmetric deletion method): two words within
+    two edits (typos in two letters: wrong, missing, extra or swapped) share such a form, so the candidates
+    for a misspelt word come from a few lookups instead of distances to the whole vocabulary.
+
+    The forms are kept as sorted hashes beside the index of their word (numpy arrays, about 12 bytes a form)
+    rather than as a dictionary of strings; Python's string hash is fixed for a process's life, which is this
+    object's life. A hash shared by chance only adds a candidate, which the caller checks by its distance."""
+
+    def __init__(self, vocabulary: list[str]):
+        self.words = vocabulary
+        hashes, owners = [], []
+        for number, word in enumerate(vocabulary):
+            forms = deletions(word, deletions_allowed(word))
+            hashes.extend(hash(f) for f in forms)
+            owners.extend([number] * len(forms))
+        order_ = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
+        self.hashes = np.asarray(hashes, dtype=np.int64)[order_]
+        self.owners = np.asarray(owners, dtype=np.int32)[order_]
+
+    def near(self, term: str) -> set[str]:
+        """Words that may be within two edits of the term (one for a term of four letters or fewer)."""
+        if not len(self.hashes):
+            return set()
+        keys = np.asarray([hash(f) for f in deletions(term, deletions_allowed(term))], dtype=np.int64)
+        left = np.searchsorted(self.hashes, keys, side="left")
+        right = np.searchsorted(self.hashes, keys, side="right")
+        found: set[str] = set()
+        for a, b in zip(left, right, strict=True):
+            found.update(self.words[i] for i in self.owners[a:b])
+        return found
 
 
 class SearchView:
@@ -268,6 +311,8 @@ class SearchView:
         inverse document frequency times its saturated frequency in the document."""
         acc = None
         total = max(self.size, 1)
+        if word.cpv:
+            return self._term_scores("cpv_tree", word.cpv, CPV_WEIGHT) if "title" in weights else None
         for field, weight in weights.items():
             stemmed = field.endswith("_stem")
             own = word.stems if stemmed else word.surface
@@ -284,40 +329,56 @@ class SearchView:
                         acc[offset + ids] += factor * freqs * (K1 + 1.0) / (freqs + K1)
         return acc
 
+    def _term_scores(self, field: str, text: str, weight: float) -> np.ndarray | None:
+        """Each document's score for one term of a field (as in word_scores), or None if no document has it."""
+        if not self.has_term(field, text):
+            return None
+        df = self.reader.doc_frequency(field, text)
+        factor = weight * math.log(1.0 + (max(self.size, 1) - df + 0.5) / (df + 0.5))
+        acc = np.zeros(self.size, dtype=np.float32)
+        for offset, ids, _freqs in self.postings(field, text):
+            acc[offset + ids] += factor
+        return acc
+
     def match(self, words: list[QueryWord], optional: Iterable[QueryWord] = (),
               favoured: np.ndarray | None = None,
-              weights: Mapping[str, float] = TEXT_WEIGHTS) -> tuple[np.ndarray, np.ndarray]:
+              weights: Mapping[str, float] = TEXT_WEIGHTS, at_least: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(mask of live documents matching every word, their scores).
 
-        Optional words add to the score of the documents they match without being required; documents in
-        `favoured` have their score raised by PLACE_FACTOR."""
+        With `at_least`, a document needs only that many of the words, and the more of them it has, the higher
+        it ranks (every document with more words above every one with fewer; the score orders those with as
+        many). Optional words add to the score of the documents they match without being required;
+        documents in `favoured` have their score raised by PLACE_FACTOR."""
         mask = self.live.copy()
         scores = np.zeros(self.size, dtype=np.float32)
+        matched = np.zeros(self.size, dtype=np.int32)
         for word in words:
             acc = self.word_scores(word, weights)
             if acc is None:
-                return np.zeros(self.size, dtype=bool), scores
-            mask &= acc > 0
+                if at_least is None:
+                    return np.zeros(self.size, dtype=bool), scores
+                continue
+            matched += acc > 0
             scores += acc
+        if at_least is None:
+            mask &= matched == len(words)
+        else:
+            mask &= matched >= at_least
         for word in optional:
             acc = self.word_scores(word, weights)
             if acc is not None:
                 scores += acc
         if favoured is not None:
             scores[favoured] *= PLACE_FACTOR
+        if at_least is not None and words:
+            scores += matched * (float(scores.max(initial=0.0)) + 1.0)
         return mask, scores
 
     def near_terms(self, term: str) -> set[str]:
-        """Index words within one edit of a folded term (see SegmentData.speller), and for longer terms some
-        within two: the others are found by computing distances, which is too slow for a whole vocabulary."""
-        keys = deletions(term)
-        if len(term) > 5:  # two letters too many, or one too many and one wrong
-            keys = keys.union(*(deletions(k) for k in keys))
+        """Index words that may be within two edits of a folded term (one for short terms; see Speller)."""
         found: set[str] = set()
         for key, reader, _offset in self.segments:
-            speller = self.segment_cache[key].speller(reader)
-            for k in keys:
-                found |= speller.get(k, set())
+            found |= self.segment_cache[key].speller(reader).near(term)
         return found
 
     def first_doc(self, field: str, text: str) -> int | None:
@@ -329,23 +390,74 @@ class SearchView:
         return None
 
 
-def match_query(view: SearchView, qwords: list[QueryWord]) -> tuple[np.ndarray, np.ndarray]:
-    """(mask, scores) of a query's words. Words naming a place of the region (search.places) are not
-    required but favour offerings whose PES serves it, unless the query names nothing but places: then
-    it finds the offerings of PES serving them, or naming them."""
-    named = {w: places.powiats_named(w) for w in qwords}
+@dataclass(frozen=True)
+class QueryPlan:
+    """A query's words sorted out: those an offering must have, the places named (optional words that favour
+    offerings whose PES serves them) and the codes of those places."""
+
+    required: list[QueryWord]
+    optional: list[QueryWord]
+    places: frozenset[str]
+
+
+def plan_query(qwords: list[QueryWord]) -> QueryPlan:
+    """Words naming a place of the region (search.places) are not required but favour offerings whose PES
+    serves it; "powiat", "gmina" beside a place name it too."""
+    named = {w: places.powiats_named(w) if not w.cpv else frozenset() for w in qwords}
     for whole in [w for w in qwords if "-" in w.text and named[w]]:  # "golub-dobrzyń" and its parts
         parts = whole.text.split("-")
         named.update({w: named[whole] for w in qwords if w.text in parts})
-    codes = set().union(*named.values()) if qwords else set()
-    if codes:  # "powiat", "gmina" beside a place name them too
-        named.update({w: frozenset(codes) for w in qwords if places.is_context(w)})
-    required = [w for w in qwords if not named[w]]
-    serving = view.docs("powiats", codes) if codes else None
-    if not required:
+    codes = frozenset().union(*named.values()) if qwords else frozenset()
+    if codes:
+        named.update({w: codes for w in qwords if places.is_context(w)})
+    return QueryPlan([w for w in qwords if not named[w]], [w for w in qwords if named[w]], codes)
+
+
+def match_query(view: SearchView, qwords: list[QueryWord], at_least: int | None = None,
+                plan: QueryPlan | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, scores) of a query's words (see plan_query). A query that names nothing but places finds the
+    offerings of PES serving them, or naming them. `at_least`: how many of the required words an offering
+    needs (see SearchView.match); all of them when None."""
+    plan = plan or plan_query(qwords)
+    serving = view.docs("powiats", plan.places) if plan.places else None
+    if not plan.required:
         mask, scores = view.match([], qwords)
         return mask & ((scores > 0) | serving), scores + serving * max(float(scores.max(initial=0.0)), 1.0)
-    return view.match(required, [w for w in qwords if named[w]], serving)
+    return view.match(plan.required, plan.optional, serving, at_least=at_least)
+
+
+def query_kind(view: SearchView, plan: QueryPlan, found: np.ndarray) -> str | None:
+    """The kind of offering ("product" or "service") a query asks for, or None when it does not tell.
+
+    A word such as "usługi" asks for services. Otherwise the titles decide: when at least KIND_MAJORITY of
+    the found offerings whose title holds a query word are of one kind, the query names a thing of that kind
+    ("świece" are candles for sale, whatever workshop mentions them)."""
+    if any(w.surface & SERVICE_WORDS or w.stems & SERVICE_WORDS for w in plan.required):
+        return "service"
+    titled = np.zeros(view.size, dtype=bool)
+    weights = {"title": TEXT_WEIGHTS["title"], "title_stem": TEXT_WEIGHTS["title_stem"]}
+    for word in plan.required:
+        acc = view.word_scores(word, weights)
+        if acc is not None:
+            titled |= acc > 0
+    titled &= found
+    codes = view.codes["kind"][titled]
+    codes = codes[codes >= 0]
+    if len(codes) < 2:
+        return None
+    counts = np.bincount(codes, minlength=len(view.vocab["kind"]))
+    best = int(counts.argmax())
+    return view.vocab["kind"][best] if counts[best] >= KIND_MAJORITY * len(codes) else None
+
+
+def favour_kind(view: SearchView, scores: np.ndarray, kind: str | None) -> np.ndarray:
+    """The scores with offerings of another kind than `kind` lowered by KIND_FACTOR."""
+    if kind is None or kind not in view.vocab["kind"]:
+        return scores
+    other = view.codes["kind"] != view.vocab["kind"].index(kind)
+    out = scores.copy()
+    out[other] *= KIND_FACTOR
+    return out
 
 
 # -- filters and facets ----------------------------------------------------------------------------------
@@ -412,11 +524,13 @@ def facet_counts(view: SearchView, matched: np.ndarray, filters: Filters, params
     return out
 
 
-def order(view: SearchView, found: np.ndarray, sort: str, scores: np.ndarray | None, limit: int) -> list[int]:
+def order(view: SearchView, found: np.ndarray, sort: str, scores: np.ndarray | None, limit: int,
+          price: str = "net") -> list[int]:
     """The first `limit` found documents in the requested order; ties go to the newest, then the last indexed.
 
-    Relevance without a query text (nothing to score) is newest first. Price orders use keys that put
-    "price on request" last in both directions (search.schema.PRICE_ON_REQUEST)."""
+    Relevance without a query text (nothing to score) is newest first. Price orders sort by the net or the
+    gross price (`price`), with keys that put "price on request" last in both directions
+    (search.schema.PRICE_ON_REQUEST)."""
     docs = np.flatnonzero(found)
     if not len(docs) or limit <= 0:
         return []
@@ -424,7 +538,8 @@ def order(view: SearchView, found: np.ndarray, sort: str, scores: np.ndarray | N
     if sort == "relevance" and scores is not None:
         first = -scores[docs].astype(np.float64)
     elif sort in ("price_asc", "price_desc"):
-        first = view.columns["sort_" + sort][docs]
+        column = ("sort_price_" if price == "net" else "sort_gross_") + sort.removeprefix("price_")
+        first = view.columns[column][docs]
     else:
         first = -newest
     if limit < len(docs):  # keep the documents that can be among the first `limit`, ties included

@@ -18,9 +18,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from whoosh import fields
 
-from search.analysis import index_terms
+from search.analysis import cpv_significant, index_terms
 
-SCHEMA_VERSION = 4  # raise it whenever the fields or the analysis change: the index must then be rebuilt
+SCHEMA_VERSION = 5  # raise it whenever the fields or the analysis change: the index must then be rebuilt
 
 # The text groups, each with a surface field and its stem field, but the description: stems only (it holds
 # most of the words; a word typed as written has the same stem candidates, so nothing is lost but the
@@ -60,6 +60,9 @@ def build_schema() -> fields.Schema:
         "price": fields.STORED(),  # net, in grosze; absent: on request
         "sort_price_asc": fields.NUMERIC(int, bits=64, sortable=True),
         "sort_price_desc": fields.NUMERIC(int, bits=64, sortable=True),
+        "sort_gross_asc": fields.NUMERIC(int, bits=64, sortable=True),  # the gross price the cards show
+        "sort_gross_desc": fields.NUMERIC(int, bits=64, sortable=True),
+        "cpv_tree": fields.KEYWORD(),  # each CPV code's significant digits and every shorter prefix (cpv_terms)
         "published_at": fields.NUMERIC(int, bits=64, stored=True, sortable=True),  # Unix seconds
         "mark_number": fields.STORED(),
         "mark_from": fields.NUMERIC(int, stored=True, sortable=True),  # YYYYMMDD, both days included
@@ -74,6 +77,16 @@ def build_schema() -> fields.Schema:
     return fields.Schema(**spec)
 
 
+def cpv_terms(codes: Iterable[str]) -> list[str]:
+    """The cpv_tree terms of an offering's codes: each code's significant digits and all their prefixes of
+    two digits or more, so that a code finds every code below it in the tree."""
+    terms: set[str] = set()
+    for code in codes:
+        significant = cpv_significant(code)
+        terms.update(significant[:n] for n in range(2, len(significant) + 1))
+    return sorted(terms)
+
+
 def day_number(day: date) -> int:
     """A day as the integer YYYYMMDD used by the mark fields."""
     return day.year * 10000 + day.month * 100 + day.day
@@ -84,6 +97,16 @@ def price_grosze(value) -> int | None:
     if value is None or value == "":
         return None
     return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def gross_grosze(net_grosze: int | None, vat_rate: str | None) -> int | None:
+    """The gross price in grosze for a net one and a VAT rate code, rounded half-up as catalog.pricing does
+    ("zw", "0" or no rate: the net price)."""
+    if net_grosze is None:
+        return None
+    if not vat_rate or vat_rate in ("zw", "0"):
+        return net_grosze
+    return int((Decimal(net_grosze) * (100 + int(vat_rate)) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def unix_seconds(moment: datetime | None) -> int:
@@ -116,6 +139,7 @@ def offering_document(offering: Mapping, pes: Mapping, category_names: Iterable[
 
     ``offering``: id, ref, kind, title, description (Markdown), category, subcategory, tags (list), cpv
     (codes), service_area (the powiat codes served, already resolved), price_net, published_at.
+    ``offering`` may also give vat_rate (the gross price sorts the search page).
     ``pes``: id, name, legal_form, city, reserved_eligible. ``category_names``: the names of its category
     and subcategory; ``cpv_names``: the names of its CPV codes (the powiats served are matched by code, see
     search.places); ``mark``: the offering's active quality mark (number, valid_from, valid_until) or None.
@@ -131,6 +155,7 @@ def offering_document(offering: Mapping, pes: Mapping, category_names: Iterable[
         "seller": seller,
     }
     grosze = price_grosze(offering.get("price_net"))
+    gross = gross_grosze(grosze, offering.get("vat_rate"))
     doc = {
         "id": str(offering["id"]), "ref": offering["ref"], "kind": offering["kind"],
         "category": offering["category"], "subcategory": offering.get("subcategory") or None,
@@ -139,6 +164,9 @@ def offering_document(offering: Mapping, pes: Mapping, category_names: Iterable[
         "cpv": " ".join(codes), "price": grosze,
         "sort_price_asc": PRICE_ON_REQUEST if grosze is None else grosze,
         "sort_price_desc": PRICE_ON_REQUEST if grosze is None else -grosze,
+        "sort_gross_asc": PRICE_ON_REQUEST if gross is None else gross,
+        "sort_gross_desc": PRICE_ON_REQUEST if gross is None else -gross,
+        "cpv_tree": " ".join(cpv_terms(codes)) or None,
         "published_at": unix_seconds(offering.get("published_at")),
         **_mark_values(mark),
     }

@@ -14,19 +14,24 @@ import numpy as np
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from marketplace import clock
+from marketplace import clock, region
 from marketplace.extensions import db
 from search import documents, places
 from search import sync as outbox
 from search.analysis import QueryWord, analyse_query, fold, words
 from search.index import IndexStore, LiveSearcher, live_writer
 from search.query import (
+    SERVICE_WORDS,
+    QueryPlan,
     SearchView,
     facet_counts,
+    favour_kind,
     filters_for,
     intersect,
     match_query,
     order,
+    plan_query,
+    query_kind,
     replace_words,
     snippet,
 )
@@ -34,8 +39,13 @@ from search.schema import DISPLAY_FIELDS, SNIPPET_FIELD, SURFACE_FIELDS, TEXT_FI
 from search.synonyms import current_synonyms
 
 SUGGEST_BELOW = 3  # a query finding fewer results than this gets a spelling suggestion
+PARTIAL_BELOW = 3  # …and, when it has several words, the offerings that have most of them
+# Words that say what kind of thing is wanted, not which (folded, with their stems): see match_partly.
+GENERIC_WORDS = SERVICE_WORDS | frozenset(("produkt", "produkty", "oferta", "oferty", "sprzedaz", "zakup"))
+NEARBY_MAX = 5  # powiats named when no result serves the place a query names
 RARE_FACTOR = 10  # a known word is taken as a typo when a near word is this many times as frequent…
 RARE_MIN = 3  # …and held by at least this many offerings
+SHARED_START = 5  # letters an unknown word shares with an index word to be taken as its other form
 PREFIX_TERMS = 200  # index words tried for the last, unfinished word of search-as-you-type
 PREFIX_SCAN = 5000  # title words read to choose them
 
@@ -46,6 +56,18 @@ class SearchResult:
     hits: list[tuple[int, str]]  # (offering id, snippet HTML) for the requested page, in order
     facets: dict[str, dict[str, int]]
     suggestion: str | None
+    # The query whose results these are: the one asked, or its spelling correction when the one asked found
+    # nothing and the correction finds something (`corrected`).
+    answered: str = ""
+    corrected: bool = False
+    # When the words all together find fewer than PARTIAL_BELOW offerings, the results are those with most
+    # of the words, best first; `complete` of them have all the words.
+    partial: bool = False
+    complete: int = 0
+    # Places named in the query (powiat codes); when no result's PES serves any of them, `elsewhere` lists
+    # the powiats that the results serve, nearest to the place first (else it is empty).
+    places: tuple[str, ...] = ()
+    elsewhere: tuple[str, ...] = ()
 
 
 class SearchEngine:
@@ -80,29 +102,80 @@ def _synonyms():
 
 
 def search(params) -> SearchResult:
-    """The catalogue search of CONTRACT section 4 for checked parameters (marketplace.api.params)."""
+    """The catalogue search of CONTRACT section 4 for checked parameters (marketplace.api.params).
+
+    A query that finds nothing is answered with its spelling correction when that finds something (unless
+    `params.exact`); a query of several words that finds little is widened to the offerings with most of
+    its words. Relevance is the text's score with the kind of offering the query asks for first."""
     today, synonyms = clock.today(), _synonyms()
     qwords = analyse_query(params.q, synonyms)
+    answered, corrected, partial, complete = params.q, False, False, 0
     with engine().live.current() as view:
+        filters = filters_for(view, params, today)
+        plan = plan_query(qwords)
         if qwords:
-            matched, scores = match_query(view, qwords)
+            matched, scores = match_query(view, qwords, plan=plan)
         else:
             matched, scores = view.live, None
-        filters = filters_for(view, params, today)
         found = intersect(matched, filters.except_(None))
         total = int(found.sum())
+        suggestion = None
+        if qwords and total < SUGGEST_BELOW:
+            fix = _correction(view, params, qwords, synonyms, today, total)
+            suggestion = fix.text if fix else None
+            if fix and (fix.unknown or not total) and not params.exact:
+                answered, corrected = fix.text, True
+                qwords = analyse_query(fix.text, synonyms)
+                plan = plan_query(qwords)
+                matched, scores = match_query(view, qwords, plan=plan)
+                found = intersect(matched, filters.except_(None))
+                total = int(found.sum())
+        if total < PARTIAL_BELOW and len(plan.required) > 1:
+            wide, wide_scores = match_partly(view, qwords, plan)
+            wide_found = intersect(wide, filters.except_(None))
+            if int(wide_found.sum()) > total:
+                partial, complete = True, total
+                matched, scores, found, total = wide, wide_scores, wide_found, int(wide_found.sum())
+        if scores is not None and params.sort == "relevance":
+            scores = favour_kind(view, scores, query_kind(view, plan, found))
         page = []
         if params.offset < total:
-            page = order(view, found, params.sort, scores, params.offset + params.per_page)[params.offset:]
+            page = order(view, found, params.sort, scores, params.offset + params.per_page,
+                         price=params.price)[params.offset:]
         hits = []
         for docnum in page:
             stored = view.searcher.stored_fields(docnum)
             hits.append((int(stored["id"]), snippet(stored.get(SNIPPET_FIELD, ""), qwords)))
         facets = facet_counts(view, matched, filters, params, today)
-        suggestion = None
-        if qwords and total < SUGGEST_BELOW:
-            suggestion = _suggestion(view, params, qwords, synonyms, today, total)
-    return SearchResult(total, hits, facets, suggestion)
+        elsewhere = _served_elsewhere(view, plan, found)
+    return SearchResult(total, hits, facets, suggestion, answered, corrected, partial, complete,
+                        tuple(sorted(plan.places)), elsewhere)
+
+
+def match_partly(view: SearchView, qwords: list[QueryWord], plan: QueryPlan) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, scores) of the offerings with at least half of a query's words (those with more first). Words
+    that only say what kind of thing is wanted ("usługi", "produkty") rank but do not count: an offering
+    with nothing but "usługi" in common with the query is not a partial answer to it."""
+    telling = [w for w in plan.required if not _generic(w)] or plan.required
+    narrowed = QueryPlan(telling, plan.optional + [w for w in plan.required if w not in telling], plan.places)
+    return match_query(view, qwords, at_least=max(1, len(telling) // 2), plan=narrowed)
+
+
+def _generic(word: QueryWord) -> bool:
+    return bool(word.surface & GENERIC_WORDS or word.stems & GENERIC_WORDS)
+
+
+def _served_elsewhere(view: SearchView, plan: QueryPlan, found: np.ndarray) -> tuple[str, ...]:
+    """When a query names places and no offering found serves any of them (the results are of other
+    places): the powiats the found offerings serve, nearest to the named places first."""
+    if not plan.places or not found.any():
+        return ()
+    served = np.zeros(len(view.vocab["powiats"]), dtype=bool)
+    served[view.pair_codes[found[view.pair_docs]]] = True
+    codes = [code for code, row in view.powiat_index.items() if served[row]]
+    if not codes or set(codes) & plan.places:
+        return ()
+    return tuple(region.nearest(min(plan.places), codes, limit=NEARBY_MAX))
 
 
 def count(params) -> int:
@@ -131,9 +204,10 @@ def _osa_distance(a: str, b: str) -> int:
 
 
 def _known(view: SearchView, word: QueryWord) -> bool:
-    """Whether the index has the word itself or one of its stems in any text field."""
-    return (any(view.has_term(f, t) for f in SURFACE_FIELDS for t in word.surface)
-            or any(view.has_term(f + "_stem", t) for f in TEXT_FIELDS for t in word.stems))
+    """Whether the index has the word itself, one of its stems, or one of its synonyms in any text field: a
+    word of the synonym list is a word buyers use, never a typo ("pralnicze" is not "rolnicze")."""
+    return (any(view.has_term(f, t) for f in SURFACE_FIELDS for t in word.surface | word.synonym_surface)
+            or any(view.has_term(f + "_stem", t) for f in TEXT_FIELDS for t in word.stems | word.synonym_stems))
 
 
 def _candidates(view: SearchView, term: str) -> dict[str, int]:
@@ -171,25 +245,40 @@ def _as_written(view: SearchView, term: str) -> str:
     return term
 
 
-def _suggestion(view, params, qwords, synonyms, today, total: int) -> str | None:
+@dataclass(frozen=True)
+class Correction:
+    text: str  # the query with its misspelt words replaced
+    found: int  # what it finds
+    unknown: bool  # whether a word it replaces is in no title, keywords or seller (else only rare words were)
+
+
+def _correction(view, params, qwords, synonyms, today, total: int) -> Correction | None:
     """The query with its misspelt words replaced by the closest index words, if that finds more.
 
-    A word is taken as misspelt when the index does not know it, or, when the query found little, when few
-    offerings have it and a word one or two letters away is held by many (RARE_FACTOR times as many): a
-    typo that some offering shares ("pierogii")."""
-    corrections = {}
+    A word is taken as misspelt when the index does not know it, or, when the query found little, when it
+    is in no title, keywords or seller but some stem matches ("swiecee"), or when few offerings have it and a
+    word one or two letters away is held by many (RARE_FACTOR times as many): a typo that some offering
+    shares ("pierogii"). An unknown word two letters away from its nearest index
+    word but starting as some index word does is taken as another form of that word, not as a typo
+    ("pralnicze" is not "rolnicze")."""
+    corrections, unknown = {}, False
     for word in qwords:
-        if places.powiats_named(word):
+        if word.cpv or places.powiats_named(word):
             continue
         folded = fold(word.text)
         if not _known(view, word):
             best = _closest(view, folded)
-        elif total:
+            if best and _osa_distance(folded, best) > 1 and _shares_start(view, folded):
+                best = None
+        elif not _frequency(view, folded):  # known by a stem only ("swiecee")
+            best = _closest(view, folded)
+        elif total:  # rare beside a frequent near word ("pierogii")
             best = _closest(view, folded, at_least=max(RARE_MIN, RARE_FACTOR * _frequency(view, folded)))
         else:
             best = None
         if best:
             corrections[word.text] = _as_written(view, best)
+            unknown |= not any(view.has_term(f, t) for f in SURFACE_FIELDS for t in word.surface)
     if not corrections:
         return None
     corrected = replace_words(params.q, corrections)
@@ -197,8 +286,16 @@ def _suggestion(view, params, qwords, synonyms, today, total: int) -> str | None
     if not cwords:
         return None
     matched, _scores = match_query(view, cwords)
-    return corrected if int(intersect(matched, filters_for(view, params, today).except_(None)).sum()) > total \
-        else None
+    found = int(intersect(matched, filters_for(view, params, today).except_(None)).sum())
+    return Correction(corrected, found, unknown) if found > total else None
+
+
+def _shares_start(view: SearchView, term: str) -> bool:
+    """Whether some index word of a surface field starts with the term's first SHARED_START letters."""
+    if len(term) < SHARED_START + 2:
+        return False
+    prefix = term[:SHARED_START]
+    return any(next(iter(view.reader.expand_prefix(f, prefix)), None) is not None for f in SURFACE_FIELDS)
 
 
 # -- search as you type ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from catalog import categories
 from catalog.models import KINDS, VAT_RATES
 from marketplace import region
-from marketplace.api.params import PER_PAGE_DEFAULT, PER_PAGE_MAX, SORTS
+from marketplace.api.params import PER_PAGE_DEFAULT, PER_PAGE_MAX, Q_MAX_LENGTH, SORTS
 from marketplace.pes.models import LEGAL_FORMS
 
 VERSION = "1.0.0"
@@ -58,6 +58,10 @@ def _offering_schemas() -> dict:
             "per_page": {"type": "integer", "minimum": 1, "maximum": PER_PAGE_MAX},
             "items": {"type": "array", "items": ref("SearchItem")}, "facets": ref("Facets"),
             "suggestion": NULLABLE_STRING,
+        }, {
+            "answered_query": {"type": "string"}, "corrected": {"type": "boolean"},
+            "partial": {"type": "boolean"}, "complete": {"type": "integer", "minimum": 0},
+            "places": {"type": "array", "items": TERYT}, "served_elsewhere": {"type": "array", "items": TERYT},
         }),
         "Facets": obj({name: counts() for name in ("category", "powiat", "legal_form", "kind", "quality_mark")}),
     }
@@ -119,7 +123,13 @@ def _query(name: str, schema: dict, description: str, repeatable: bool = False) 
 def _parameters() -> dict:
     boolean = {"type": "string", "enum": ["1", "true", "0", "false"]}
     return {
-        "q": _query("q", {"type": "string"}, _("Szukany tekst; pusty oznacza wszystko.")),
+        "q": _query("q", {"type": "string", "maxLength": Q_MAX_LENGTH},
+                    _("Szukany tekst; pusty oznacza wszystko. Błędy pisowni są poprawiane, gdy zapytanie nic nie "
+                      "znajduje (answered_query mówi, na jakie zapytanie odpowiedziano); kod CPV znajduje też "
+                      "kody niższe w drzewie CPV. Tekst bez słów, z samych słów pomijanych, dłuższy niż limit "
+                      "albo z kodem CPV o złej cyfrze kontrolnej daje błąd 400.")),
+        "exact": _query("exact", boolean, _("1 lub true: szukaj słów tak, jak je wpisano, bez poprawiania "
+                                            "pisowni.")),
         "kind": _query("kind", {"type": "string", "enum": list(KINDS)}, _("Produkt albo usługa.")),
         "category": _query("category", {"type": "string", "enum": categories.slugs()},
                            _("Kategoria; można podać kilka (wystarczy jedna)."), True),
@@ -163,8 +173,8 @@ def _get(op_id: str, summary: str, schema: str, params=(), errors=()) -> dict:
 
 
 def _paths() -> dict:
-    search = ("q", "kind", "category", "powiat", "legal_form", "quality_mark", "reserved_eligible", "sort",
-              "page", "per_page")
+    search = ("q", "exact", "kind", "category", "powiat", "legal_form", "quality_mark", "reserved_eligible",
+              "sort", "page", "per_page")
     pes = ("q", "powiat", "legal_form", "reserved_eligible", "page", "per_page")
     return {
         "/api/v1/search": _get("search", _("Wyszukiwanie ofert z filtrami, licznikami (facets) i podpowiedzią."),

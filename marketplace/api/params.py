@@ -45,6 +45,8 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     per_page: int = PER_PAGE_DEFAULT
+    exact: bool = False  # the words as typed: no spelling correction in place of a query that finds nothing
+    price: str = "net"  # the price the price sorts use: "net" (the API, CONTRACT) or "gross" (the page's cards)
 
     @property
     def offset(self) -> int:
@@ -92,6 +94,32 @@ def _codes(args, name: str, known) -> tuple[str, ...]:
 def parse_query(args) -> str:
     """The free text, trimmed; an over-long one is cut rather than refused."""
     return " ".join((args.get("q") or "").split())[:Q_MAX_LENGTH]
+
+
+def check_search_text(raw: str | None) -> str:
+    """The search text, trimmed; ApiError on `q` with a message for a person when it cannot be searched: too
+    long, without a word or a number, nothing but stop words, or a CPV code with a wrong check digit."""
+    from catalog.cpv import expected_digit
+    from search.analysis import WORD_RE, analyse_query, cpv_codes
+
+    text = " ".join((raw or "").split())
+    if not text:
+        return ""
+    if len(text) > Q_MAX_LENGTH:
+        raise ApiError("q", _("Zapytanie jest za długie (%(length)s znaków). Wpisz najwyżej %(max)s znaków: "
+                              "kilka słów, które opisują, czego szukasz.", length=len(text), max=Q_MAX_LENGTH))
+    if not WORD_RE.search(text):
+        raise ApiError("q", _("Zapytanie nie zawiera żadnego słowa ani liczby. Wpisz, czego szukasz, "
+                              "np. „catering” albo „sprzątanie biur”."))
+    for digits, check in cpv_codes(text):
+        right = expected_digit(digits)
+        if check is not None and int(check) != right:
+            raise ApiError("q", _("Kod CPV %(code)s ma błędną cyfrę kontrolną: ten kod to %(right)s.",
+                                  code=f"{digits}-{check}", right=f"{digits}-{right}"))
+    if not analyse_query(text):
+        raise ApiError("q", _("Zapytanie składa się tylko ze słów zbyt pospolitych, by ich szukać (jak „i”, "
+                              "„w”, „dla”). Dodaj słowo, które mówi, czego szukasz."))
+    return text
 
 
 def parse_bool(args, name: str) -> bool:
@@ -146,7 +174,7 @@ def parse_search_params(args) -> SearchParams:
     """Every parameter of GET /api/v1/search, checked; raises ApiError for the first invalid one."""
     page, per_page = parse_paging(args)
     return SearchParams(
-        q=parse_query(args),
+        q=check_search_text(args.get("q")),
         kind=parse_kind(args),
         categories=_codes(args, "category", set(categories.slugs())),
         powiats=_codes(args, "powiat", set(region.powiat_codes())),
@@ -156,6 +184,7 @@ def parse_search_params(args) -> SearchParams:
         sort=parse_sort(args),
         page=page,
         per_page=per_page,
+        exact=parse_bool(args, "exact"),
     )
 
 

@@ -112,10 +112,19 @@ def offering_items(hits) -> list[dict]:
     return [offering_item(o, marks.get(o.id), snippets.get(o.id)) for o in public]
 
 
-def search_response(params, total: int, items: list[dict], facets: dict, suggestion: str | None) -> dict:
-    """The body of GET /api/v1/search."""
-    return {"query": params.q, "total": total, "page": params.page, "per_page": params.per_page,
-            "items": items, "facets": facets, "suggestion": suggestion}
+def search_response(params, result, items: list[dict]) -> dict:
+    """The body of GET /api/v1/search for the engine's result (search.service.SearchResult).
+
+    Beside the contract's fields: `answered_query`, the query whose results these are (the spelling
+    correction of `query` when that found nothing, see `corrected`); `partial`, true when no or few offerings
+    have all the words and the items are those with most of them (`complete` have all); `places`, the powiats
+    a query names, and `served_elsewhere`, when no item serves them, the powiats the items serve, nearest
+    first."""
+    return {"query": params.q, "total": result.total, "page": params.page, "per_page": params.per_page,
+            "items": items, "facets": result.facets, "suggestion": result.suggestion,
+            "answered_query": result.answered, "corrected": result.corrected, "partial": result.partial,
+            "complete": result.complete if result.partial else result.total, "places": list(result.places),
+            "served_elsewhere": list(result.elsewhere)}
 
 
 def _names(item: dict, key: str = "name") -> dict:

@@ -86,7 +86,7 @@ def search():
     except IndexUnavailable:
         return error_response(503, "unavailable", _("Wyszukiwarka jest chwilowo niedostępna."))
     items = serialize.offering_items(result.hits)
-    return jsonify(serialize.search_response(params, result.total, items, result.facets, result.suggestion))
+    return jsonify(serialize.search_response(params, result, items))
 
 
 # Offerings and PES ------------------------------------------------------------------------------------
