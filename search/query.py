@@ -42,12 +42,15 @@ COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "sort_gross_asc"
 NO_VALUE = 2**31 - 1  # what a numeric column gives for a document without the field
 SNIPPET_LENGTH = 200
 K1 = 1.2  # BM25's term-frequency saturation
-PLACE_FACTOR = 1.5  # score factor of offerings whose PES serves a place named in the query
+PLACE_FACTOR = 3.0  # score factor of offerings whose PES serves a place named in the query
 CPV_WEIGHT = 6.0  # a CPV code's match weighs as a title word's
 KIND_FACTOR = 0.5  # score factor of offerings of the other kind than the query asks for (see query_kind)
 KIND_MAJORITY = 2 / 3  # share of the title matches of one kind that makes it the kind a query asks for
 # Words that ask for a service whatever the titles say ("usługi pralnicze"); folded, and their stems.
 SERVICE_WORDS = frozenset(("usluga", "uslugi", "uslug", "serwis", "wynajem", "wynajecie", "organizacja"))
+OWN_ELSEWHERE = 0.7  # a partial match's coverage: a word in the description or seller's name…
+SYNONYM_ONLY = 0.5  # …and a word matched only through a synonym (in a title or keywords: 1)
+HEADLINE_WEIGHTS = {f: TEXT_WEIGHTS[f] for f in ("title", "title_stem", "keywords", "keywords_stem")}
 SPELL_MIN = 3  # shorter words are not offered as corrections
 CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 8 bytes each)
 
@@ -304,7 +307,8 @@ class SearchView:
     def has_term(self, field: str, text: str) -> bool:
         return (field, text) in self.reader
 
-    def word_scores(self, word: QueryWord, weights: Mapping[str, float] = TEXT_WEIGHTS) -> np.ndarray | None:
+    def word_scores(self, word: QueryWord, weights: Mapping[str, float] = TEXT_WEIGHTS,
+                    synonyms: bool = True) -> np.ndarray | None:
         """Each document's score for one query word (0 where it does not match), or None if none matches.
 
         A match in a field weighs the field's weight (a synonym's, SYNONYM_FACTOR of it) times the term's
@@ -316,7 +320,7 @@ class SearchView:
         for field, weight in weights.items():
             stemmed = field.endswith("_stem")
             own = word.stems if stemmed else word.surface
-            others = (word.synonym_stems if stemmed else word.synonym_surface) - own
+            others = ((word.synonym_stems if stemmed else word.synonym_surface) - own) if synonyms else set()
             for terms, boost in ((own, weight), (others, weight * SYNONYM_FACTOR)):
                 for text in sorted(terms):
                     df = self.reader.doc_frequency(field, text) if self.has_term(field, text) else 0
@@ -342,23 +346,33 @@ class SearchView:
 
     def match(self, words: list[QueryWord], optional: Iterable[QueryWord] = (),
               favoured: np.ndarray | None = None,
-              weights: Mapping[str, float] = TEXT_WEIGHTS, at_least: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+              weights: Mapping[str, float] = TEXT_WEIGHTS, at_least: int | None = None,
+              lowered: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(mask of live documents matching every word, their scores).
 
-        With `at_least`, a document needs only that many of the words, and the more of them it has, the higher
-        it ranks (every document with more words above every one with fewer; the score orders those with as
-        many). Optional words add to the score of the documents they match without being required;
-        documents in `favoured` have their score raised by PLACE_FACTOR."""
+        With `at_least`, a document needs only that many of the words, and the more of the query it covers,
+        the higher it ranks: a word counts by how rare it is (log(1 + N / documents with it)), every document
+        with all the words comes first, and the score orders those that cover as much. Optional words add to the score of the documents they match without being required;
+        documents in `favoured` have their score raised by PLACE_FACTOR, those in `lowered` (offerings of another kind than
+        the query asks for) lowered by KIND_FACTOR."""
         mask = self.live.copy()
         scores = np.zeros(self.size, dtype=np.float32)
         matched = np.zeros(self.size, dtype=np.int32)
+        covered = np.zeros(self.size, dtype=np.float32)
+        rarity_total = 0.0
         for word in words:
             acc = self.word_scores(word, weights)
             if acc is None:
                 if at_least is None:
                     return np.zeros(self.size, dtype=bool), scores
+                rarity_total += math.log(1.0 + self.size)
                 continue
-            matched += acc > 0
+            has = acc > 0
+            rarity = math.log(1.0 + self.size / max(int(np.count_nonzero(has & self.live)), 1))
+            rarity_total += rarity
+            matched += has
+            if at_least is not None:
+                covered += self._strength(word, has) * rarity
             scores += acc
         if at_least is None:
             mask &= matched == len(words)
@@ -370,9 +384,24 @@ class SearchView:
                 scores += acc
         if favoured is not None:
             scores[favoured] *= PLACE_FACTOR
+        if lowered is not None:
+            scores[lowered] *= KIND_FACTOR
         if at_least is not None and words:
-            scores += matched * (float(scores.max(initial=0.0)) + 1.0)
+            coverage = covered / max(rarity_total, 1e-9)
+            scores += coverage.astype(np.float32) * (float(scores.max(initial=0.0)) + 1.0) * 2.0
         return mask, scores
+
+    def _strength(self, word: QueryWord, has: np.ndarray) -> np.ndarray:
+        """How well each document holds a word, for the coverage of a partial match: the word itself in its
+        title or keywords 1, elsewhere OWN_ELSEWHERE, only through a synonym SYNONYM_ONLY."""
+        strength = has * SYNONYM_ONLY
+        own = self.word_scores(word, synonyms=False)
+        if own is not None:
+            strength = np.where(own > 0, OWN_ELSEWHERE, strength)
+            headline = self.word_scores(word, HEADLINE_WEIGHTS, synonyms=False)
+            if headline is not None:
+                strength = np.where(headline > 0, 1.0, strength)
+        return strength.astype(np.float32)
 
     def near_terms(self, term: str) -> set[str]:
         """Index words that may be within two edits of a folded term (one for short terms; see Speller)."""
@@ -414,7 +443,7 @@ def plan_query(qwords: list[QueryWord]) -> QueryPlan:
 
 
 def match_query(view: SearchView, qwords: list[QueryWord], at_least: int | None = None,
-                plan: QueryPlan | None = None) -> tuple[np.ndarray, np.ndarray]:
+                plan: QueryPlan | None = None, lowered: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(mask, scores) of a query's words (see plan_query). A query that names nothing but places finds the
     offerings of PES serving them, or naming them. `at_least`: how many of the required words an offering
     needs (see SearchView.match); all of them when None."""
@@ -423,15 +452,15 @@ def match_query(view: SearchView, qwords: list[QueryWord], at_least: int | None 
     if not plan.required:
         mask, scores = view.match([], qwords)
         return mask & ((scores > 0) | serving), scores + serving * max(float(scores.max(initial=0.0)), 1.0)
-    return view.match(plan.required, plan.optional, serving, at_least=at_least)
+    return view.match(plan.required, plan.optional, serving, at_least=at_least, lowered=lowered)
 
 
 def query_kind(view: SearchView, plan: QueryPlan, found: np.ndarray) -> str | None:
     """The kind of offering ("product" or "service") a query asks for, or None when it does not tell.
 
     A word such as "usługi" asks for services. Otherwise the titles decide: when at least KIND_MAJORITY of
-    the found offerings whose title holds a query word are of one kind, the query names a thing of that kind
-    ("świece" are candles for sale, whatever workshop mentions them)."""
+    the offerings found with all the words (`found`) whose title holds a query word are of one kind, the
+    query names a thing of that kind ("świece" are candles for sale, whatever workshop mentions them).""" 
     if any(w.surface & SERVICE_WORDS or w.stems & SERVICE_WORDS for w in plan.required):
         return "service"
     titled = np.zeros(view.size, dtype=bool)
@@ -450,14 +479,11 @@ def query_kind(view: SearchView, plan: QueryPlan, found: np.ndarray) -> str | No
     return view.vocab["kind"][best] if counts[best] >= KIND_MAJORITY * len(codes) else None
 
 
-def favour_kind(view: SearchView, scores: np.ndarray, kind: str | None) -> np.ndarray:
-    """The scores with offerings of another kind than `kind` lowered by KIND_FACTOR."""
+def other_kind(view: SearchView, kind: str | None) -> np.ndarray | None:
+    """The documents of another kind than `kind` (None when the query asks for no kind)."""
     if kind is None or kind not in view.vocab["kind"]:
-        return scores
-    other = view.codes["kind"] != view.vocab["kind"].index(kind)
-    out = scores.copy()
-    out[other] *= KIND_FACTOR
-    return out
+        return None
+    return view.codes["kind"] != view.vocab["kind"].index(kind)
 
 
 # -- filters and facets ----------------------------------------------------------------------------------

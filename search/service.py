@@ -21,15 +21,16 @@ from search import sync as outbox
 from search.analysis import QueryWord, analyse_query, fold, words
 from search.index import IndexStore, LiveSearcher, live_writer
 from search.query import (
+    KIND_FACTOR,
     SERVICE_WORDS,
     QueryPlan,
     SearchView,
     facet_counts,
-    favour_kind,
     filters_for,
     intersect,
     match_query,
     order,
+    other_kind,
     plan_query,
     query_kind,
     replace_words,
@@ -39,7 +40,7 @@ from search.schema import DISPLAY_FIELDS, SNIPPET_FIELD, SURFACE_FIELDS, TEXT_FI
 from search.synonyms import current_synonyms
 
 SUGGEST_BELOW = 3  # a query finding fewer results than this gets a spelling suggestion
-PARTIAL_BELOW = 3  # …and, when it has several words, the offerings that have most of them
+PARTIAL_BELOW = 10  # …and, when it has several words, the offerings that have most of them
 # Words that say what kind of thing is wanted, not which (folded, with their stems): see match_partly.
 GENERIC_WORDS = SERVICE_WORDS | frozenset(("produkt", "produkty", "oferta", "oferty", "sprzedaz", "zakup"))
 NEARBY_MAX = 5  # powiats named when no result serves the place a query names
@@ -130,14 +131,16 @@ def search(params) -> SearchResult:
                 matched, scores = match_query(view, qwords, plan=plan)
                 found = intersect(matched, filters.except_(None))
                 total = int(found.sum())
+        lowered = other_kind(view, query_kind(view, plan, found)) if qwords else None
+        if lowered is not None:
+            scores = scores.copy()
+            scores[lowered] *= KIND_FACTOR
         if total < PARTIAL_BELOW and len(plan.required) > 1:
-            wide, wide_scores = match_partly(view, qwords, plan)
+            wide, wide_scores = match_partly(view, qwords, plan, lowered)
             wide_found = intersect(wide, filters.except_(None))
             if int(wide_found.sum()) > total:
                 partial, complete = True, total
                 matched, scores, found, total = wide, wide_scores, wide_found, int(wide_found.sum())
-        if scores is not None and params.sort == "relevance":
-            scores = favour_kind(view, scores, query_kind(view, plan, found))
         page = []
         if params.offset < total:
             page = order(view, found, params.sort, scores, params.offset + params.per_page,
@@ -152,13 +155,14 @@ def search(params) -> SearchResult:
                         tuple(sorted(plan.places)), elsewhere)
 
 
-def match_partly(view: SearchView, qwords: list[QueryWord], plan: QueryPlan) -> tuple[np.ndarray, np.ndarray]:
+def match_partly(view: SearchView, qwords: list[QueryWord], plan: QueryPlan,
+                 lowered: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(mask, scores) of the offerings with at least half of a query's words (those with more first). Words
     that only say what kind of thing is wanted ("usługi", "produkty") rank but do not count: an offering
     with nothing but "usługi" in common with the query is not a partial answer to it."""
     telling = [w for w in plan.required if not _generic(w)] or plan.required
     narrowed = QueryPlan(telling, plan.optional + [w for w in plan.required if w not in telling], plan.places)
-    return match_query(view, qwords, at_least=max(1, len(telling) // 2), plan=narrowed)
+    return match_query(view, qwords, at_least=max(1, len(telling) // 2), plan=narrowed, lowered=lowered)
 
 
 def _generic(word: QueryWord) -> bool:

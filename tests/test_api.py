@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from catalog.mark.models import QualityMark
 from catalog.models import Offering
 from marketplace import clock
+from search.service import SearchResult
 from marketplace.api import serialize
 from marketplace.api.params import ApiError, SearchParams, parse_search_params
 from marketplace.extensions import db
@@ -130,7 +131,7 @@ def test_openapi_document_is_openapi_31_and_describes_every_endpoint(app, spec):
     search = spec["paths"]["/api/v1/search"]["get"]
     names = {p["$ref"].rsplit("/", 1)[1] for p in search["parameters"]}
     assert names == {"q", "kind", "category", "powiat", "legal_form", "quality_mark", "reserved_eligible",
-                     "sort", "page", "per_page"}
+                     "sort", "page", "per_page", "exact"}
     assert {"200", "400"} <= set(search["responses"])
     for schema in spec["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
@@ -147,12 +148,17 @@ def test_openapi_search_response_matches_the_contract(app, data, spec):
     assert items[1]["snippet"] == "<b>obiady</b>"
     facets = {"category": {"catering": 1, "zielen": 1}, "powiat": {"0463": 1}, "legal_form": {"fundacja": 1},
               "kind": {"service": 2}, "quality_mark": {"1": 1}}
-    body = serialize.search_response(SearchParams(q="obiady"), 2, items, facets, None)
+    result = SearchResult(2, hits, facets, None, answered="obiady")
+    body = serialize.search_response(SearchParams(q="obiady"), result, items)
     registry = Registry().with_resource("urn:api", Resource.from_contents(spec, DRAFT202012))
     validator = Draft202012Validator({"$ref": "urn:api#/components/schemas/SearchResponse"}, registry=registry)
     assert not list(validator.iter_errors(body))
     assert not list(validator.iter_errors({**body, "suggestion": "obiady"}))
     assert list(validator.iter_errors({**body, "facets": {"category": {}}}))  # the five facets are required
+    corrected = SearchResult(2, hits, facets, "obiady", answered="obiady", corrected=True, partial=True,
+                             complete=1, places=("0461",), elsewhere=("0463",))
+    assert not list(validator.iter_errors(serialize.search_response(SearchParams(q="obaidy"), corrected, items)))
+    assert list(validator.iter_errors({**body, "served_elsewhere": ["x"]}))  # TERYT codes only
 
 
 # Offerings -----------------------------------------------------------------------------------------------
