@@ -171,7 +171,8 @@ def search():
         return (render_template("search/unavailable.html", state=state), 503,
                 {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"})
     related = _related_categories(state.q) if result.total == 0 else (False, [])
-    suggestion_url = search_url(state.with_value("q", result.suggestion)) if result.suggestion else None
+    suggestion_url = (search_url(replace(state, q=result.suggestion, exact=False, page=1))
+                      if result.suggestion else None)
     return render_template(
         "search/search.html", state=state, notes=notes, problem=None, total=result.total, results=results,
         marks=marks_for([o for o, _snippet in results]), groups=_facet_groups(state, result.facets, choices, names),

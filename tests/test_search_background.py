@@ -37,14 +37,14 @@ def test_a_request_does_not_wait_for_the_index_and_the_change_follows(app, clien
 
     monkeypatch.setattr(service, "sync", held_sync)
     with app.test_request_context("/"):
-        offering("off-003").title = "Kopytka ręcznie lepione"
+        offering("of-03").title = "Kopytka ręcznie lepione"
         db.session.commit()  # returns although the index write is held
         assert started.wait(10)
         assert outbox_size() >= 1
     assert refs(api(client, q="kopytka")) == set()  # not yet in the index
     release.set()
     assert sync.Applier.of(app).wait_idle(10)
-    assert refs(api(client, q="kopytka")) == {"off-003"}
+    assert refs(api(client, q="kopytka")) == {"of-03"}
     assert outbox_size() == 0
 
 
@@ -61,18 +61,18 @@ def test_the_thread_tries_again_when_the_index_is_busy(app, client, sample, monk
     monkeypatch.setattr(service, "sync", flaky_sync)
     monkeypatch.setattr(sync.Applier, "RETRY_DELAY", 0.05)
     with app.test_request_context("/"):
-        offering("off-003").title = "Kopytka"
+        offering("of-03").title = "Kopytka"
         db.session.commit()
     assert sync.Applier.of(app).wait_idle(10)
     assert len(calls) == 2
-    assert refs(api(client, q="kopytka")) == {"off-003"} and outbox_size() == 0
+    assert refs(api(client, q="kopytka")) == {"of-03"} and outbox_size() == 0
 
 
 def test_commands_outside_requests_apply_the_outbox_themselves(app, client, sample):
-    offering("off-003").title = "Kopytka"
+    offering("of-03").title = "Kopytka"
     db.session.commit()  # no request: applied before commit() returns
     assert "search_applier" not in app.extensions
-    assert refs(api(client, q="kopytka")) == {"off-003"} and outbox_size() == 0
+    assert refs(api(client, q="kopytka")) == {"of-03"} and outbox_size() == 0
 
 
 def test_an_index_of_another_schema_is_rebuilt_in_the_background_not_in_a_search(app, client, sample):

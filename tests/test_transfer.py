@@ -1,11 +1,14 @@
 """`flask import` and `flask export` of PES records (CONTRACT sections 2-3)."""
 import json
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.pes.models import Pes
 from tests.factories import make_pes
+
+CATALOGUE = Path(__file__).resolve().parent / "fixtures" / "catalogue.jsonl"  # the search tests' catalogue
 
 GOOD = {"type": "pes", "ref": "pes-0001", "name": "Spółdzielnia Socjalna Przystań",
         "legal_form": "spoldzielnia_socjalna", "krs": "0000123456", "nip": "5260250274", "regon": "123456785",
@@ -93,21 +96,17 @@ def test_export_then_import_round_trips(app, runner, tmp_path):
     assert suspended.status == "suspended"
 
 
-def test_contract_sample_pes_records_import(runner, tmp_path):
-    from pathlib import Path
-
-    sample = Path(__file__).resolve().parents[2] / "shared" / "data" / "contract_sample.jsonl"
-    if not sample.exists():
-        import pytest
-
-        from tests.conftest import IN_CI
-        if IN_CI:
-            pytest.fail("CI runs with the shared folder beside the checkout, but its contract sample is missing")
-        pytest.skip("the contract sample (shared/data) is not beside this checkout")
-    lines = [ln for ln in sample.read_text(encoding="utf-8").splitlines() if '"type": "pes"' in ln]
+def test_the_catalogue_fixture_pes_records_import(runner, tmp_path):
+    lines = [ln for ln in CATALOGUE.read_text(encoding="utf-8").splitlines() if '"type": "pes"' in ln]
+    assert len(lines) == 11
     result = runner.invoke(args=["import", write(tmp_path, lines)])
     assert result.exit_code == 0, result.output
+    assert "11 created, 0 updated" in result.output
     assert pes_count() == len(lines)
+    statuses = dict(db.session.execute(select(Pes.ref, Pes.status)).all())
+    assert [ref for ref, status in statuses.items() if status != "verified"] == ["pes-11"]
+    eligible = {p.ref for p in db.session.scalars(select(Pes)) if p.reserved_eligible}
+    assert eligible == {"pes-01", "pes-02", "pes-03", "pes-05", "pes-06"}  # a mission and at least 30%
 
 
 def test_wrong_types_and_lengths_are_named_not_crashes(runner, tmp_path):
