@@ -48,6 +48,7 @@ KIND_FACTOR = 0.5  # score factor of offerings of the other kind than the query 
 KIND_MAJORITY = 2 / 3  # share of the title matches of one kind that makes it the kind a query asks for
 # Words that ask for a service whatever the titles say ("usługi pralnicze"); folded, and their stems.
 SERVICE_WORDS = frozenset(("usluga", "uslugi", "uslug", "serwis", "wynajem", "wynajecie", "organizacja"))
+COVERAGE_WEIGHT = 5.0  # a partial match: coverage decides, the score orders those that cover as much
 OWN_ELSEWHERE = 0.7  # a partial match's coverage: a word in the description or seller's name…
 SYNONYM_ONLY = 0.5  # …and a word matched only through a synonym (in a title or keywords: 1)
 HEADLINE_WEIGHTS = {f: TEXT_WEIGHTS[f] for f in ("title", "title_stem", "keywords", "keywords_stem")}
@@ -388,7 +389,7 @@ class SearchView:
             scores[lowered] *= KIND_FACTOR
         if at_least is not None and words:
             coverage = covered / max(rarity_total, 1e-9)
-            scores += coverage.astype(np.float32) * (float(scores.max(initial=0.0)) + 1.0) * 2.0
+            scores += coverage.astype(np.float32) * (float(scores.max(initial=0.0)) + 1.0) * COVERAGE_WEIGHT
         return mask, scores
 
     def _strength(self, word: QueryWord, has: np.ndarray) -> np.ndarray:

@@ -13,10 +13,10 @@ from werkzeug.datastructures import MultiDict
 from catalog.mark.models import QualityMark
 from catalog.models import Offering
 from marketplace import clock
-from search.service import SearchResult
 from marketplace.api import serialize
 from marketplace.api.params import ApiError, SearchParams, parse_search_params
 from marketplace.extensions import db
+from search.service import SearchResult
 from tests.factories import make_pes
 
 _seq = itertools.count(1)

@@ -100,7 +100,7 @@ def test_the_page_shows_the_corrected_results_and_a_link_to_search_as_typed(clie
 
 def test_a_correct_word_is_never_corrected_into_another(client, catalogue):
     data = api(client, q="pralnicze").get_json()
-    assert data["corrected"] is False and set(i["ref"] for i in data["items"]) == {"pranie", "worki"}
+    assert data["corrected"] is False and {i["ref"] for i in data["items"]} == {"pranie", "worki"}
 
 
 # Some of the words --------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def test_a_correct_word_is_never_corrected_into_another(client, catalogue):
 def test_words_no_offering_has_together_give_those_with_most_of_them_and_say_so(client, catalogue):
     data = api(client, q="świece z filcu").get_json()
     assert data["partial"] is True and data["complete"] == 0
-    assert set(i["ref"] for i in data["items"][:2]) == {"swiece-sojowe", "swiece-woskowe"}
+    assert {i["ref"] for i in data["items"][:2]} == {"swiece-sojowe", "swiece-woskowe"}
     html = page(client, q="świece z filcu").get_data(as_text=True)
     assert "Żadna oferta nie ma wszystkich wpisanych słów" in html and "Świece sojowe" in html
 
