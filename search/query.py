@@ -146,21 +146,26 @@ class SegmentData:
         self.columns = {name: np.fromiter(reader.column_reader(name), dtype=np.int64, count=self.size)
                         if self.size else np.zeros(0, np.int64) for name in COLUMNS}
         self._speller: Speller | None = None
+        self._speller_lock = threading.Lock()
 
     def speller(self, reader) -> Speller:
         """The segment's words for spelling suggestions (see Speller), built on first use. The words: those
         of titles, keywords and sellers (descriptions are indexed by stems only)."""
-        if self._speller is None:
-            vocabulary: set[str] = set()
-            for field in SPELLING_FIELDS:
-                if field not in reader.indexed_field_names():
-                    continue
-                for text, _info in reader.iter_field(field):
-                    text = text.decode("utf-8") if isinstance(text, bytes) else text
-                    if len(text) >= SPELL_MIN and text.isalpha():
-                        vocabulary.add(text)
-            self._speller = Speller(sorted(vocabulary))
+        with self._speller_lock:  # one build per segment, however many requests ask at once
+            if self._speller is None:
+                self._speller = self._build_speller(reader)
         return self._speller
+
+    def _build_speller(self, reader) -> Speller:
+        vocabulary: set[str] = set()
+        for field in SPELLING_FIELDS:
+            if field not in reader.indexed_field_names():
+                continue
+            for text, _info in reader.iter_field(field):
+                text = text.decode("utf-8") if isinstance(text, bytes) else text
+                if len(text) >= SPELL_MIN and text.isalpha():
+                    vocabulary.add(text)
+        return Speller(sorted(vocabulary))
 
 
 def deletions(word: str, times: int = 1) -> set[str]:
@@ -352,10 +357,11 @@ class SearchView:
         """(mask of live documents matching every word, their scores).
 
         With `at_least`, a document needs only that many of the words, and the more of the query it covers,
-        the higher it ranks: a word counts by how rare it is (log(1 + N / documents with it)), every document
-        with all the words comes first, and the score orders those that cover as much. Optional words add to the score of the documents they match without being required;
-        documents in `favoured` have their score raised by PLACE_FACTOR, those in `lowered` (offerings of another kind than
-        the query asks for) lowered by KIND_FACTOR."""
+        the higher it ranks: every document with all the words comes first; then a word counts by how rare it
+        is (log(1 + N / documents with it)) and by where the document has it (_strength), and the score orders
+        those that cover as much. Optional words add to the score of the documents they match without being
+        required; documents in `favoured` have their score raised by PLACE_FACTOR, those in `lowered`
+        (offerings of another kind than the query asks for) lowered by KIND_FACTOR."""
         mask = self.live.copy()
         scores = np.zeros(self.size, dtype=np.float32)
         matched = np.zeros(self.size, dtype=np.int32)
@@ -388,7 +394,7 @@ class SearchView:
         if lowered is not None:
             scores[lowered] *= KIND_FACTOR
         if at_least is not None and words:
-            coverage = covered / max(rarity_total, 1e-9)
+            coverage = np.where(matched == len(words), 1.0 + 1e-3, covered / max(rarity_total, 1e-9))
             scores += coverage.astype(np.float32) * (float(scores.max(initial=0.0)) + 1.0) * COVERAGE_WEIGHT
         return mask, scores
 
@@ -440,7 +446,12 @@ def plan_query(qwords: list[QueryWord]) -> QueryPlan:
     codes = frozenset().union(*named.values()) if qwords else frozenset()
     if codes:
         named.update({w: codes for w in qwords if places.is_context(w)})
-    return QueryPlan([w for w in qwords if not named[w]], [w for w in qwords if named[w]], codes)
+    texts = {w.text for w in qwords}
+    # A hyphenated word comes with its parts ("świece-sojowe": świece, sojowe): the parts are required, the whole
+    # only raises the offerings that write it so.
+    compound = {w for w in qwords if "-" in w.text and set(w.text.split("-")) <= texts}
+    return QueryPlan([w for w in qwords if not named[w] and w not in compound],
+                     [w for w in qwords if named[w] or w in compound], codes)
 
 
 def match_query(view: SearchView, qwords: list[QueryWord], at_least: int | None = None,

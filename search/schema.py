@@ -100,13 +100,13 @@ def price_grosze(value) -> int | None:
 
 
 def gross_grosze(net_grosze: int | None, vat_rate: str | None) -> int | None:
-    """The gross price in grosze for a net one and a VAT rate code, rounded half-up as catalog.pricing does
-    ("zw", "0" or no rate: the net price)."""
+    """The gross price in grosze for a net one and a VAT rate code, as the cards show it (catalog.pricing);
+    no rate counts as none added."""
     if net_grosze is None:
         return None
-    if not vat_rate or vat_rate in ("zw", "0"):
-        return net_grosze
-    return int((Decimal(net_grosze) * (100 + int(vat_rate)) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    from catalog.pricing import gross
+
+    return price_grosze(gross(Decimal(net_grosze) / 100, vat_rate or "0"))
 
 
 def unix_seconds(moment: datetime | None) -> int:

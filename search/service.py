@@ -57,8 +57,7 @@ class SearchResult:
     hits: list[tuple[int, str]]  # (offering id, snippet HTML) for the requested page, in order
     facets: dict[str, dict[str, int]]
     suggestion: str | None
-    # The query whose results these are: the one asked, or its spelling correction when the one asked found
-    # nothing and the correction finds something (`corrected`).
+    # The query whose results these are: the one asked, or its spelling correction (`corrected`, see answer()).
     answered: str = ""
     corrected: bool = False
     # When the words all together find fewer than PARTIAL_BELOW offerings, the results are those with most
@@ -102,57 +101,84 @@ def _synonyms():
 # -- search ----------------------------------------------------------------------------------------------
 
 
-def search(params) -> SearchResult:
-    """The catalogue search of CONTRACT section 4 for checked parameters (marketplace.api.params).
+@dataclass
+class _Answer:
+    """What a query finds on one searcher, before the page is cut: see answer()."""
 
-    A query that finds nothing is answered with its spelling correction when that finds something (unless
-    `params.exact`); a query of several words that finds little is widened to the offerings with most of
-    its words. Relevance is the text's score with the kind of offering the query asks for first."""
-    today, synonyms = clock.today(), _synonyms()
+    qwords: list[QueryWord]
+    plan: QueryPlan
+    filters: object
+    matched: np.ndarray  # the text's matches (facets count these under every filter but their own)
+    found: np.ndarray  # …and the filters'
+    scores: np.ndarray | None
+    total: int
+    suggestion: str | None = None
+    answered: str = ""
+    corrected: bool = False
+    partial: bool = False
+    complete: int = 0
+
+
+def answer(view: SearchView, params, today, synonyms) -> _Answer:
+    """What a query finds: its words, or their spelling correction when the words as typed find nothing, or
+    when some word is in no title, keywords or seller and the correction finds more (unless `params.exact`);
+    for a query of several words that finds fewer than PARTIAL_BELOW offerings, also the offerings with at
+    least half of its words (match_partly). Relevance is the text's score with the kind of offering the
+    query asks for first (query_kind)."""
     qwords = analyse_query(params.q, synonyms)
-    answered, corrected, partial, complete = params.q, False, False, 0
+    filters = filters_for(view, params, today)
+    plan = plan_query(qwords)
+    if not qwords:
+        return _Answer(qwords, plan, filters, view.live, intersect(view.live, filters.except_(None)), None,
+                       int(intersect(view.live, filters.except_(None)).sum()), answered=params.q)
+    matched, scores = match_query(view, qwords, plan=plan)
+    found = intersect(matched, filters.except_(None))
+    out = _Answer(qwords, plan, filters, matched, found, scores, int(found.sum()), answered=params.q)
+    if out.total < SUGGEST_BELOW:
+        fix = _correction(view, params, qwords, synonyms, today, out.total)
+        out.suggestion = fix.text if fix else None
+        if fix and (fix.unknown or not out.total) and not params.exact:
+            out.answered, out.corrected = fix.text, True
+            out.qwords, out.plan, out.matched, out.scores = fix.qwords, fix.plan, fix.matched, fix.scores
+            out.found = intersect(fix.matched, filters.except_(None))
+            out.total = int(out.found.sum())
+    lowered = other_kind(view, query_kind(view, out.plan, out.found))
+    if lowered is not None:
+        out.scores = out.scores.copy()
+        out.scores[lowered] *= KIND_FACTOR
+    if out.total < PARTIAL_BELOW and len(out.plan.required) > 1:
+        wide, wide_scores = match_partly(view, out.qwords, out.plan, lowered)
+        wide_found = intersect(wide, filters.except_(None))
+        if int(wide_found.sum()) > out.total:
+            out.partial, out.complete = True, out.total
+            out.matched, out.scores, out.found, out.total = wide, wide_scores, wide_found, int(wide_found.sum())
+    return out
+
+
+def search(params) -> SearchResult:
+    """The catalogue search of CONTRACT section 4 for checked parameters (marketplace.api.params); what it
+    finds is answer()'s."""
+    today, synonyms = clock.today(), _synonyms()
     with engine().live.current() as view:
-        filters = filters_for(view, params, today)
-        plan = plan_query(qwords)
-        if qwords:
-            matched, scores = match_query(view, qwords, plan=plan)
-        else:
-            matched, scores = view.live, None
-        found = intersect(matched, filters.except_(None))
-        total = int(found.sum())
-        suggestion = None
-        if qwords and total < SUGGEST_BELOW:
-            fix = _correction(view, params, qwords, synonyms, today, total)
-            suggestion = fix.text if fix else None
-            if fix and (fix.unknown or not total) and not params.exact:
-                answered, corrected = fix.text, True
-                qwords = analyse_query(fix.text, synonyms)
-                plan = plan_query(qwords)
-                matched, scores = match_query(view, qwords, plan=plan)
-                found = intersect(matched, filters.except_(None))
-                total = int(found.sum())
-        lowered = other_kind(view, query_kind(view, plan, found)) if qwords else None
-        if lowered is not None:
-            scores = scores.copy()
-            scores[lowered] *= KIND_FACTOR
-        if total < PARTIAL_BELOW and len(plan.required) > 1:
-            wide, wide_scores = match_partly(view, qwords, plan, lowered)
-            wide_found = intersect(wide, filters.except_(None))
-            if int(wide_found.sum()) > total:
-                partial, complete = True, total
-                matched, scores, found, total = wide, wide_scores, wide_found, int(wide_found.sum())
+        found = answer(view, params, today, synonyms)
         page = []
-        if params.offset < total:
-            page = order(view, found, params.sort, scores, params.offset + params.per_page,
+        if params.offset < found.total:
+            page = order(view, found.found, params.sort, found.scores, params.offset + params.per_page,
                          price=params.price)[params.offset:]
         hits = []
         for docnum in page:
             stored = view.searcher.stored_fields(docnum)
-            hits.append((int(stored["id"]), snippet(stored.get(SNIPPET_FIELD, ""), qwords)))
-        facets = facet_counts(view, matched, filters, params, today)
-        elsewhere = _served_elsewhere(view, plan, found)
-    return SearchResult(total, hits, facets, suggestion, answered, corrected, partial, complete,
-                        tuple(sorted(plan.places)), elsewhere)
+            hits.append((int(stored["id"]), snippet(stored.get(SNIPPET_FIELD, ""), found.qwords)))
+        facets = facet_counts(view, found.matched, found.filters, params, today)
+        elsewhere = _served_elsewhere(view, found)
+    return SearchResult(found.total, hits, facets, found.suggestion, found.answered, found.corrected,
+                        found.partial, found.complete, tuple(sorted(found.plan.places)), elsewhere)
+
+
+def count(params) -> int:
+    """How many offerings a search finds (as search() would, without facets, page or snippets)."""
+    with engine().live.current() as view:
+        return answer(view, params, clock.today(), _synonyms()).total
 
 
 def match_partly(view: SearchView, qwords: list[QueryWord], plan: QueryPlan,
@@ -162,32 +188,33 @@ def match_partly(view: SearchView, qwords: list[QueryWord], plan: QueryPlan,
     with nothing but "usługi" in common with the query is not a partial answer to it."""
     telling = [w for w in plan.required if not _generic(w)] or plan.required
     narrowed = QueryPlan(telling, plan.optional + [w for w in plan.required if w not in telling], plan.places)
-    return match_query(view, qwords, at_least=max(1, len(telling) // 2), plan=narrowed, lowered=lowered)
+    return match_query(view, qwords, at_least=(len(telling) + 1) // 2, plan=narrowed, lowered=lowered)
 
 
 def _generic(word: QueryWord) -> bool:
     return bool(word.surface & GENERIC_WORDS or word.stems & GENERIC_WORDS)
 
 
-def _served_elsewhere(view: SearchView, plan: QueryPlan, found: np.ndarray) -> tuple[str, ...]:
-    """When a query names places and no offering found serves any of them (the results are of other
-    places): the powiats the found offerings serve, nearest to the named places first."""
-    if not plan.places or not found.any():
+def _served_elsewhere(view: SearchView, found: _Answer) -> tuple[str, ...]:
+    """When a query names places and no offering found serves any of them: the powiats that the offerings
+    found serve (for a query of nothing but places, that all offerings under the filters serve), nearest to
+    one of the named places first."""
+    places_named = found.plan.places
+    base = found.found
+    if places_named and not found.plan.required and not base.any():
+        base = intersect(view.live, found.filters.except_(None))
+    if not places_named or not base.any():
         return ()
     served = np.zeros(len(view.vocab["powiats"]), dtype=bool)
-    served[view.pair_codes[found[view.pair_docs]]] = True
+    served[view.pair_codes[base[view.pair_docs]]] = True
     codes = [code for code, row in view.powiat_index.items() if served[row]]
-    if not codes or set(codes) & plan.places:
+    if not codes or set(codes) & places_named:
         return ()
-    return tuple(region.nearest(min(plan.places), codes, limit=NEARBY_MAX))
-
-
-def count(params) -> int:
-    """How many offerings a search finds: the text and the filters only (no facets, page or spelling)."""
-    qwords = analyse_query(params.q, _synonyms())
-    with engine().live.current() as view:
-        matched = match_query(view, qwords)[0] if qwords else view.live
-        return int(intersect(matched, filters_for(view, params, clock.today()).except_(None)).sum())
+    rank: dict[str, int] = {}
+    for place in sorted(places_named):
+        for position, code in enumerate(region.nearest(place, codes)):
+            rank[code] = min(rank.get(code, position), position)
+    return tuple(sorted(codes, key=lambda c: (rank.get(c, len(codes)), c))[:NEARBY_MAX])
 
 
 # -- spelling --------------------------------------------------------------------------------------------
@@ -254,6 +281,10 @@ class Correction:
     text: str  # the query with its misspelt words replaced
     found: int  # what it finds
     unknown: bool  # whether a word it replaces is in no title, keywords or seller (else only rare words were)
+    qwords: list[QueryWord]  # its words, their plan and matches, to answer with it
+    plan: QueryPlan
+    matched: np.ndarray
+    scores: np.ndarray
 
 
 def _correction(view, params, qwords, synonyms, today, total: int) -> Correction | None:
@@ -289,9 +320,10 @@ def _correction(view, params, qwords, synonyms, today, total: int) -> Correction
     cwords = analyse_query(corrected, synonyms)
     if not cwords:
         return None
-    matched, _scores = match_query(view, cwords)
+    plan = plan_query(cwords)
+    matched, scores = match_query(view, cwords, plan=plan)
     found = int(intersect(matched, filters_for(view, params, today).except_(None)).sum())
-    return Correction(corrected, found, unknown) if found > total else None
+    return Correction(corrected, found, unknown, cwords, plan, matched, scores) if found > total else None
 
 
 def _shares_start(view: SearchView, term: str) -> bool:

@@ -231,3 +231,35 @@ def test_an_unknown_sort_is_refused_by_the_api_and_ignored_with_a_note_by_the_pa
     assert resp.status_code == 400 and resp.get_json()["error"]["field"] == "sort"
     html = page(client, q="świece", sort="cheapest").get_data(as_text=True)
     assert "Nieznany sposób sortowania" in html and "Świece sojowe" in html
+
+
+# Found in review ------------------------------------------------------------------------------------------
+
+def test_a_hyphenated_query_finds_the_words_written_apart(client, catalogue):
+    data = api(client, q="świece-sojowe").get_json()
+    assert data["complete"] == 1 and data["items"][0]["ref"] == "swiece-sojowe"  # then the other candles
+
+
+def test_half_of_three_words_is_two(client, catalogue):
+    data = api(client, q="świece sojowe xylofon").get_json()  # only one offering has two of the three
+    assert data["partial"] is True and [i["ref"] for i in data["items"]] == ["swiece-sojowe"]
+
+
+def test_searching_as_typed_once_does_not_stick_to_the_next_query(client, catalogue):
+    html = page(client, q="kateringg", exact="1").get_data(as_text=True)
+    box_form = html.split('class="search-form"')[1].split("</form>")[0]
+    assert 'name="exact"' not in box_form
+    assert 'name="exact"' in html  # the filters keep it: they refine the same search
+
+
+def test_a_filter_removed_counts_what_the_corrected_query_finds(client, catalogue):
+    html = page(client, q="kateringg", category="pralnia").get_data(as_text=True)
+    assert "Nie znaleziono ofert." in html
+    assert "bez tego filtra: 2" in html  # catering and obiady, as the link shows
+
+
+def test_a_query_of_nothing_but_a_place_nobody_serves_names_the_places_served(client, catalogue):
+    data = api(client, q="brodnica").get_json()
+    assert data["total"] == 0 and data["places"] == ["0402"]
+    assert data["served_elsewhere"][:1] == ["0463"]  # Toruń is nearer to Brodnica than Chełmno or Świecie
+    assert set(data["served_elsewhere"]) == {"0463", "0404", "0414"}

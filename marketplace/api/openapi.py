@@ -125,7 +125,8 @@ def _parameters() -> dict:
     return {
         "q": _query("q", {"type": "string", "maxLength": Q_MAX_LENGTH},
                     _("Szukany tekst; pusty oznacza wszystko. Błędy pisowni są poprawiane, gdy zapytanie nic nie "
-                      "znajduje (answered_query mówi, na jakie zapytanie odpowiedziano); kod CPV znajduje też "
+                      "znajduje albo gdy wpisanego słowa nie ma w żadnym tytule ani słowie kluczowym, a poprawka "
+                      "znajduje więcej (answered_query mówi, na jakie zapytanie odpowiedziano); kod CPV znajduje też "
                       "kody niższe w drzewie CPV. Tekst bez słów, z samych słów pomijanych, dłuższy niż limit "
                       "albo z kodem CPV o złej cyfrze kontrolnej daje błąd 400.")),
         "exact": _query("exact", boolean, _("1 lub true: szukaj słów tak, jak je wpisano, bez poprawiania "
