@@ -115,7 +115,20 @@ def _stem_candidates(word: str) -> tuple[str, ...]:
     light = light_stem(folded)
     if light not in out:
         out.append(light)
+    for verb in {gerund_verb(folded), *(gerund_verb(c) for c in out)} - {None}:
+        if verb not in out:
+            out.append(verb)
     return tuple(out)
+
+
+def gerund_verb(folded: str) -> str | None:
+    """The infinitive of a verbal noun that ends in "-anie" (as written, or as the stemmer gives an inflected
+    form: "sprzątania" -> "sprzatanie"), folded: "sprzatanie" -> "sprzatac". The stemmer
+    gives the first person plural, which descriptions use ("sprzątamy", "malujemy"), that infinitive, but
+    keeps the verbal noun that buyers type as it is; this joins the two."""
+    if len(folded) > 6 and folded.endswith("anie"):
+        return folded[:-4] + "ac"
+    return None
 
 
 def stems(word: str) -> set[str]:

@@ -288,3 +288,10 @@ def test_the_stemmer_loads_once_per_process_quietly_and_thread_safely():
     instances, calls, first, second = done.stdout.split()
     assert (instances, calls) == ("1", "4")
     assert float(second) < 0.01 < float(first)
+
+
+def test_a_verbal_noun_meets_the_verb_that_descriptions_use():
+    from search.analysis import stems
+
+    assert "sprzatac" in stems("sprzątanie") & stems("sprzątamy")  # what buyers type, what sellers write
+    assert "malowac" in stems("malowania") & stems("malujemy")  # an inflected form too
