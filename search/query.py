@@ -56,6 +56,9 @@ SPELL_MIN = 3  # shorter words are not offered as corrections
 CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 8 bytes each)
 
 _NO_POSTINGS = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+_MISSING = object()
+WORD_CACHE = 32  # a word's scores kept per view (4 bytes a document each)
+TERM_STATS = 100_000  # terms whose document frequency a view remembers
 
 
 # -- postings ------------------------------------------------------------------------------------------------
@@ -256,6 +259,8 @@ class SearchView:
         self.pair_codes = np.concatenate(pair_codes) if pair_codes else np.zeros(0, np.int32)
         self.columns = {name: self._concat(lambda data, n=name: data.columns[n], np.int64) for name in COLUMNS}
         self._marks: tuple[date, np.ndarray] | None = None
+        self._word_cache: dict[tuple, np.ndarray | None] = {}  # see word_scores
+        self._term_stats: dict[tuple[str, str], int] = {}  # see doc_frequency
 
     def _concat(self, part, dtype) -> np.ndarray:
         parts = [part(self.segment_cache[key]) for key, _r, _o in self.segments]
@@ -310,15 +315,42 @@ class SearchView:
             if len(ids):
                 yield offset, ids, freqs
 
+    def doc_frequency(self, field: str, text: str) -> int:
+        """Documents holding a term (deleted ones included, as Whoosh counts them; 0 for an unknown term),
+        remembered for the view's life: a query word with its stems and synonyms asks for dozens of terms in
+        several fields, each a look-up in the index files."""
+        key = (field, text)
+        found = self._term_stats.get(key)
+        if found is None:
+            found = self.reader.doc_frequency(field, text) if key in self.reader else 0
+            if len(self._term_stats) >= TERM_STATS:
+                self._term_stats.clear()
+            self._term_stats[key] = found
+        return found
+
     def has_term(self, field: str, text: str) -> bool:
-        return (field, text) in self.reader
+        return self.doc_frequency(field, text) > 0
 
     def word_scores(self, word: QueryWord, weights: Mapping[str, float] = TEXT_WEIGHTS,
                     synonyms: bool = True) -> np.ndarray | None:
         """Each document's score for one query word (0 where it does not match), or None if none matches.
 
         A match in a field weighs the field's weight (a synonym's, SYNONYM_FACTOR of it) times the term's
-        inverse document frequency times its saturated frequency in the document."""
+        inverse document frequency times its saturated frequency in the document. One answer asks for the
+        same word several times (its match, the kind it asks for, a partial match's coverage), so the last
+        WORD_CACHE results are kept on the view, read-only."""
+        key = (word, tuple(weights.items()), synonyms)
+        found = self._word_cache.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._word_scores(word, weights, synonyms)
+            if found is not None:
+                found.flags.writeable = False
+            if len(self._word_cache) >= WORD_CACHE:
+                self._word_cache.clear()
+            self._word_cache[key] = found
+        return found
+
+    def _word_scores(self, word: QueryWord, weights: Mapping[str, float], synonyms: bool) -> np.ndarray | None:
         acc = None
         total = max(self.size, 1)
         if word.cpv:
@@ -329,7 +361,7 @@ class SearchView:
             others = ((word.synonym_stems if stemmed else word.synonym_surface) - own) if synonyms else set()
             for terms, boost in ((own, weight), (others, weight * SYNONYM_FACTOR)):
                 for text in sorted(terms):
-                    df = self.reader.doc_frequency(field, text) if self.has_term(field, text) else 0
+                    df = self.doc_frequency(field, text)
                     if not df:
                         continue
                     factor = boost * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
@@ -341,9 +373,9 @@ class SearchView:
 
     def _term_scores(self, field: str, text: str, weight: float) -> np.ndarray | None:
         """Each document's score for one term of a field (as in word_scores), or None if no document has it."""
-        if not self.has_term(field, text):
+        df = self.doc_frequency(field, text)
+        if not df:
             return None
-        df = self.reader.doc_frequency(field, text)
         factor = weight * math.log(1.0 + (max(self.size, 1) - df + 0.5) / (df + 0.5))
         acc = np.zeros(self.size, dtype=np.float32)
         for offset, ids, _freqs in self.postings(field, text):
@@ -609,7 +641,14 @@ class _Marker:
         return found
 
 
-def snippet(text: str, words: list[QueryWord], length: int = SNIPPET_LENGTH) -> str:
+def marker(words: list[QueryWord]) -> _Marker | None:
+    """What snippets use to find a query's words: make one per query and pass it to each of its snippets, so
+    that a word the descriptions share is looked at once."""
+    return _Marker(words) if words else None
+
+
+def snippet(text: str, words: list[QueryWord], length: int = SNIPPET_LENGTH,
+            marks: _Marker | None = _MISSING) -> str:
     """A passage of the description as HTML: the text escaped, the query's words in <mark>.
 
     The passage starts a little before the first matching word (the description's start when none
@@ -617,7 +656,8 @@ def snippet(text: str, words: list[QueryWord], length: int = SNIPPET_LENGTH) -> 
     text = " ".join((text or "").split())
     if not text:
         return ""
-    marks = _Marker(words) if words else None
+    if marks is _MISSING:
+        marks = marker(words)
     spans = [(m.start(), m.end()) for m in WORD_RE.finditer(text) if marks(m.group(0))] if marks else []
     start = 0
     if spans and spans[0][1] > length * 3 // 4:

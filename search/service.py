@@ -28,6 +28,7 @@ from search.query import (
     facet_counts,
     filters_for,
     intersect,
+    marker,
     match_query,
     order,
     other_kind,
@@ -142,7 +143,7 @@ def answer(view: SearchView, params, today, synonyms) -> _Answer:
             out.qwords, out.plan, out.matched, out.scores = fix.qwords, fix.plan, fix.matched, fix.scores
             out.found = intersect(fix.matched, filters.except_(None))
             out.total = int(out.found.sum())
-    lowered = other_kind(view, query_kind(view, out.plan, out.found))
+    lowered = other_kind(view, query_kind(view, out.plan, out.found)) if params.sort == "relevance" else None
     if lowered is not None:
         out.scores = out.scores.copy()
         out.scores[lowered] *= KIND_FACTOR
@@ -165,10 +166,10 @@ def search(params) -> SearchResult:
         if params.offset < found.total:
             page = order(view, found.found, params.sort, found.scores, params.offset + params.per_page,
                          price=params.price)[params.offset:]
-        hits = []
+        hits, marks = [], marker(found.qwords)
         for docnum in page:
             stored = view.searcher.stored_fields(docnum)
-            hits.append((int(stored["id"]), snippet(stored.get(SNIPPET_FIELD, ""), found.qwords)))
+            hits.append((int(stored["id"]), snippet(stored.get(SNIPPET_FIELD, ""), found.qwords, marks=marks)))
         facets = facet_counts(view, found.matched, found.filters, params, today)
         elsewhere = _served_elsewhere(view, found)
     return SearchResult(found.total, hits, facets, found.suggestion, found.answered, found.corrected,
@@ -261,7 +262,7 @@ def _closest(view: SearchView, term: str, at_least: int = 1) -> str | None:
 
 def _frequency(view: SearchView, term: str) -> int:
     """Offerings holding a folded word in any surface field (counted once per field)."""
-    return sum(view.reader.doc_frequency(f, term) for f in SURFACE_FIELDS if view.has_term(f, term))
+    return sum(view.doc_frequency(f, term) for f in SURFACE_FIELDS)
 
 
 def _as_written(view: SearchView, term: str) -> str:
