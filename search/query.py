@@ -37,8 +37,8 @@ from search.schema import SURFACE_FIELDS, SYNONYM_FACTOR, TEXT_WEIGHTS, day_numb
 FACET_FIELDS = {"category": "category", "powiat": "powiats", "legal_form": "legal_form", "kind": "kind"}
 CODED_FIELDS = ("category", "legal_form", "kind", "reserved_eligible")  # one value per document
 SPELLING_FIELDS = SURFACE_FIELDS  # whose words a spelling suggestion may offer
-COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "sort_gross_asc", "sort_gross_desc", "mark_from", "mark_until", "mark_next_from",
-           "mark_next_until")
+COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "sort_gross_asc", "sort_gross_desc", "mark_from",
+           "mark_until", "mark_next_from", "mark_next_until")
 NO_VALUE = 2**31 - 1  # what a numeric column gives for a document without the field
 SNIPPET_LENGTH = 200
 K1 = 1.2  # BM25's term-frequency saturation

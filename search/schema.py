@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from whoosh import fields
+from whoosh import columns, fields
 
 from search.analysis import cpv_significant, index_terms
 
@@ -58,12 +58,13 @@ def build_schema() -> fields.Schema:
         "powiats": fields.KEYWORD(stored=True),  # TERYT codes served, space-separated
         "cpv": fields.STORED(),  # CPV codes, space-separated (their names and codes are in "keywords")
         "price": fields.STORED(),  # net, in grosze; absent: on request
-        "sort_price_asc": fields.NUMERIC(int, bits=64, sortable=True),
-        "sort_price_desc": fields.NUMERIC(int, bits=64, sortable=True),
-        "sort_gross_asc": fields.NUMERIC(int, bits=64, sortable=True),  # the gross price the cards show
-        "sort_gross_desc": fields.NUMERIC(int, bits=64, sortable=True),
+        # Sort keys are columns only: never searched, so no terms (a 64-bit NUMERIC indexes 16 terms a value).
+        "sort_price_asc": fields.COLUMN(columns.NumericColumn("q")),
+        "sort_price_desc": fields.COLUMN(columns.NumericColumn("q")),
+        "sort_gross_asc": fields.COLUMN(columns.NumericColumn("q")),  # the gross price the cards show
+        "sort_gross_desc": fields.COLUMN(columns.NumericColumn("q")),
         "cpv_tree": fields.KEYWORD(),  # each CPV code's significant digits and every shorter prefix (cpv_terms)
-        "published_at": fields.NUMERIC(int, bits=64, stored=True, sortable=True),  # Unix seconds
+        "published_at": fields.COLUMN(columns.NumericColumn("q")),  # Unix seconds
         "mark_number": fields.STORED(),
         "mark_from": fields.NUMERIC(int, stored=True, sortable=True),  # YYYYMMDD, both days included
         "mark_until": fields.NUMERIC(int, stored=True, sortable=True),
