@@ -29,13 +29,14 @@ import re
 import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+
+from workdir import work_folder
 
 from tests.relevance import ndcg
 
@@ -150,13 +151,7 @@ def main() -> int:
     if args.kind:
         queries = [q for q in queries if q["kind"] in args.kind]
 
-    if args.keep:
-        work = Path(args.keep).resolve()
-        if work.exists() and any(work.iterdir()):
-            ap.error(f"--keep {work}: the folder must be new or empty")
-        work.mkdir(parents=True, exist_ok=True)
-    else:
-        work = Path(tempfile.mkdtemp(prefix="relevance-"))
+    work = work_folder(ap, args.keep, "relevance-")
     context = None
     try:
         portal_environment(work)

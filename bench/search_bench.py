@@ -22,7 +22,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -37,6 +36,7 @@ sys.path.insert(0, str(HERE))
 import corpus as corpus_mod
 import vocabulary as voc
 from fts5_baseline import Fts5Baseline
+from workdir import work_folder
 
 PERCENTILES = (50, 95, 99)
 FLOOR_PATH = "/api/v1/powiats"
@@ -393,13 +393,7 @@ def main() -> int:
     if args.n < 1 or args.requests < 1 or args.workers < 1:
         ap.error("--n, --requests and --workers must be positive")
 
-    if args.keep:
-        work = Path(args.keep).resolve()
-        if work.exists() and any(work.iterdir()):
-            ap.error(f"--keep {work}: the folder must be new or empty")
-        work.mkdir(parents=True, exist_ok=True)
-    else:
-        work = Path(tempfile.mkdtemp(prefix="search-bench-"))
+    work = work_folder(ap, args.keep, "search-bench-")
     portal = Portal(work)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:

@@ -357,6 +357,10 @@ class QueryWord:
     synonym_stems: frozenset[str]
     cpv: str = ""
 
+    def has_any(self, terms: frozenset[str]) -> bool:
+        """Whether the word, as written or by a stem (folded), is one of the terms."""
+        return bool(self.surface & terms or self.stems & terms)
+
 
 # A CPV code as people write it: eight digits, optionally a hyphen and the check digit ("90900000-6").
 CPV_IN_QUERY = re.compile(r"(?<![\w-])(\d{8})(?:-(\d))?(?![\w-])")

@@ -504,8 +504,8 @@ def query_kind(view: SearchView, plan: QueryPlan, found: np.ndarray) -> str | No
 
     A word such as "usługi" asks for services. Otherwise the titles decide: when at least KIND_MAJORITY of
     the offerings found with all the words (`found`) whose title holds a query word are of one kind, the
-    query names a thing of that kind ("świece" are candles for sale, whatever workshop mentions them).""" 
-    if any(w.surface & SERVICE_WORDS or w.stems & SERVICE_WORDS for w in plan.required):
+    query names a thing of that kind ("świece" are candles for sale, whatever workshop mentions them)."""
+    if any(w.has_any(SERVICE_WORDS) for w in plan.required):
         return "service"
     titled = np.zeros(view.size, dtype=bool)
     weights = {"title": TEXT_WEIGHTS["title"], "title_stem": TEXT_WEIGHTS["title_stem"]}

@@ -23,6 +23,7 @@ from search.index import IndexStore, LiveSearcher, live_writer
 from search.query import (
     KIND_FACTOR,
     SERVICE_WORDS,
+    Filters,
     QueryPlan,
     SearchView,
     facet_counts,
@@ -108,7 +109,7 @@ class _Answer:
 
     qwords: list[QueryWord]
     plan: QueryPlan
-    filters: object
+    filters: Filters
     matched: np.ndarray  # the text's matches (facets count these under every filter but their own)
     found: np.ndarray  # …and the filters'
     scores: np.ndarray | None
@@ -130,13 +131,13 @@ def answer(view: SearchView, params, today, synonyms) -> _Answer:
     filters = filters_for(view, params, today)
     plan = plan_query(qwords)
     if not qwords:
-        return _Answer(qwords, plan, filters, view.live, intersect(view.live, filters.except_(None)), None,
-                       int(intersect(view.live, filters.except_(None)).sum()), answered=params.q)
+        found = intersect(view.live, filters.except_(None))
+        return _Answer(qwords, plan, filters, view.live, found, None, int(found.sum()), answered=params.q)
     matched, scores = match_query(view, qwords, plan=plan)
     found = intersect(matched, filters.except_(None))
     out = _Answer(qwords, plan, filters, matched, found, scores, int(found.sum()), answered=params.q)
     if out.total < SUGGEST_BELOW:
-        fix = _correction(view, params, qwords, synonyms, today, out.total)
+        fix = _correction(view, params.q, qwords, synonyms, filters, out.total)
         out.suggestion = fix.text if fix else None
         if fix and (fix.unknown or not out.total) and not params.exact:
             out.answered, out.corrected = fix.text, True
@@ -187,13 +188,11 @@ def match_partly(view: SearchView, qwords: list[QueryWord], plan: QueryPlan,
     """(mask, scores) of the offerings with at least half of a query's words (those with more first). Words
     that only say what kind of thing is wanted ("usługi", "produkty") rank but do not count: an offering
     with nothing but "usługi" in common with the query is not a partial answer to it."""
-    telling = [w for w in plan.required if not _generic(w)] or plan.required
+    telling = [w for w in plan.required if not w.has_any(GENERIC_WORDS)] or plan.required
     narrowed = QueryPlan(telling, plan.optional + [w for w in plan.required if w not in telling], plan.places)
     return match_query(view, qwords, at_least=(len(telling) + 1) // 2, plan=narrowed, lowered=lowered)
 
 
-def _generic(word: QueryWord) -> bool:
-    return bool(word.surface & GENERIC_WORDS or word.stems & GENERIC_WORDS)
 
 
 def _served_elsewhere(view: SearchView, found: _Answer) -> tuple[str, ...]:
@@ -280,7 +279,6 @@ def _as_written(view: SearchView, term: str) -> str:
 @dataclass(frozen=True)
 class Correction:
     text: str  # the query with its misspelt words replaced
-    found: int  # what it finds
     unknown: bool  # whether a word it replaces is in no title, keywords or seller (else only rare words were)
     qwords: list[QueryWord]  # its words, their plan and matches, to answer with it
     plan: QueryPlan
@@ -288,15 +286,14 @@ class Correction:
     scores: np.ndarray
 
 
-def _correction(view, params, qwords, synonyms, today, total: int) -> Correction | None:
+def _correction(view, q: str, qwords, synonyms, filters, total: int) -> Correction | None:
     """The query with its misspelt words replaced by the closest index words, if that finds more.
 
     A word is taken as misspelt when the index does not know it, or, when the query found little, when it
     is in no title, keywords or seller but some stem matches ("swiecee"), or when few offerings have it and a
     word one or two letters away is held by many (RARE_FACTOR times as many): a typo that some offering
-    shares ("pierogii"). An unknown word two letters away from its nearest index
-    word but starting as some index word does is taken as another form of that word, not as a typo
-    ("pralnicze" is not "rolnicze")."""
+    shares ("pierogii"). An unknown word two letters away from its nearest index word but starting as some
+    index word does is taken as another form of that word, not as a typo ("pralnicze" is not "rolnicze")."""
     corrections, unknown = {}, False
     for word in qwords:
         if word.cpv or places.powiats_named(word):
@@ -317,14 +314,14 @@ def _correction(view, params, qwords, synonyms, today, total: int) -> Correction
             unknown |= not any(view.has_term(f, t) for f in SURFACE_FIELDS for t in word.surface)
     if not corrections:
         return None
-    corrected = replace_words(params.q, corrections)
+    corrected = replace_words(q, corrections)
     cwords = analyse_query(corrected, synonyms)
     if not cwords:
         return None
     plan = plan_query(cwords)
     matched, scores = match_query(view, cwords, plan=plan)
-    found = int(intersect(matched, filters_for(view, params, today).except_(None)).sum())
-    return Correction(corrected, found, unknown, cwords, plan, matched, scores) if found > total else None
+    found = int(intersect(matched, filters.except_(None)).sum())
+    return Correction(corrected, unknown, cwords, plan, matched, scores) if found > total else None
 
 
 def _shares_start(view: SearchView, term: str) -> bool:
