@@ -75,3 +75,25 @@ def test_price_order_follows_the_gross_prices_on_the_cards(page, a11y, catalogue
     titles = page.locator(".offering-cards h3").all_inner_texts()
     assert [t.strip() for t in titles] == ["Worki pralnicze", "Usługi pralnicze dla pensjonatów"]
     a11y.check(page)
+
+
+def test_few_full_matches_are_followed_by_partial_ones_with_a_note(page, a11y, catalogue):
+    page.goto("/szukaj?q=%C5%9Bwiece+z+filcu")
+    expect(page.locator(".search-partial")).to_contain_text("Żadna oferta nie ma wszystkich wpisanych słów")
+    expect(page.get_by_role("link", name="Świece sojowe")).to_be_visible()
+    a11y.check(page)
+
+
+def test_the_cpv_finder_leads_to_the_offerings_with_a_code(page, a11y, catalogue):
+    from catalog import cpv
+    from marketplace.extensions import db
+
+    cpv.ensure_loaded()
+    db.session.commit()
+    page.goto("/cpv?q=90911200")
+    a11y.check(page)
+    page.get_by_role("link", name=re.compile("Oferty z tym kodem 90911200-8")).click()
+    page.wait_for_load_state("load")
+    assert "q=90911200-8" in page.url
+    expect(page.get_by_role("link", name="Sprzątanie biur")).to_be_visible()
+    a11y.check(page)
