@@ -1,6 +1,9 @@
 """Forms for sign-up, login, password reset and the settings page (all with CSRF)."""
+from flask import url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields import EmailField
 from wtforms.fields.choices import SelectChoice
@@ -51,6 +54,14 @@ def _repeat(name):
         _required(_l("Powtórz hasło.")), EqualTo(name, message=_l("Hasła nie są takie same."))])
 
 
+def consent_hint() -> Markup:
+    """The consent box's hint: links to the terms and the privacy policy (they open in the same tab)."""
+    link = Markup('<a href="{}">{}</a>')
+    return Markup(escape(_("Przeczytaj %(terms)s i %(privacy)s."))) % {
+        "terms": link.format(url_for("legal.page", slug="regulamin"), _("regulamin portalu")),
+        "privacy": link.format(url_for("legal.page", slug="polityka-prywatnosci"), _("politykę prywatności"))}
+
+
 class RegisterForm(FlaskForm):
     email = _email_field()
     name = StringField(_l("Imię i nazwisko"), validators=[_required(_l("Podaj imię i nazwisko.")), Length(max=120)])
@@ -62,12 +73,13 @@ class RegisterForm(FlaskForm):
     institution_name = StringField(_l("Nazwa instytucji"), validators=[Length(max=250)])
     institution_nip = StringField(_l("NIP instytucji"), validators=[Length(max=20)])
     institution_kind = SelectField(_l("Rodzaj instytucji"), choices=INSTITUTION_KIND_CHOICES, validate_choice=False)
-    consent = BooleanField(
-        _l("Akceptuję regulamin portalu i zapoznałem(-am) się z informacją o przetwarzaniu danych "
-           "osobowych (RODO)"),
+    consent = BooleanField(  # its hint links to both documents (consent_hint)
+        _l("Akceptuję regulamin portalu i zapoznałem(-am) się z polityką prywatności (RODO)"),
         validators=[_required(_l("Zaznacz zgodę, aby założyć konto."))])
 
     validate_email = staticmethod(_valid_email)
+
+    consent_hint = staticmethod(consent_hint)
 
     def _purchaser(self) -> bool:
         return self.account_type.data == "purchaser"

@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):
     email_confirmed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     # When the person accepted the terms and the data-processing information at sign-up (RODO accountability).
     terms_accepted_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    # The version of the terms (legal_documents "regulamin") accepted then or later; None before versions.
+    terms_version: Mapped[int | None] = mapped_column()
     # Bumped on password change so that every other session and remember-me cookie stops working.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)

@@ -15,6 +15,8 @@ from accounts import notices, tokens
 from accounts.models import ROLES, Institution, User, utcnow
 from accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
 from marketplace.extensions import db
+from marketplace.inquiries import privacy
+from marketplace.legal import services as legal
 
 
 class AccountError(Exception):
@@ -88,6 +90,7 @@ def register(email: str, name: str, password: str, account_type: str, institutio
         inst = institution_for(institution["name"], institution["nip"], institution["kind"])
     user = create_account(email, password, name=name, role=account_type, institution=inst)
     user.terms_accepted_at = utcnow()
+    user.terms_version = legal.terms_version()  # the consent box links to the newest terms
     if account_type == "purchaser":
         user.institution_status = "pending"
     db.session.flush()
@@ -252,7 +255,8 @@ def is_last_admin(user: User, lock: bool = False) -> bool:
 
 
 def delete_account(user: User, password: str) -> None:
-    """Erase the account (RODO); memberships go with it; a last mail confirms it."""
+    """Erase the account (RODO); memberships go with it, its inquiries stay with the PES anonymised; a last
+    mail confirms it."""
     check_password(user, password)
     if is_last_admin(user, lock=True):
         raise AccountError(_("Jesteś jedynym administratorem portalu, więc nie możesz usunąć swojego konta. "
@@ -262,6 +266,7 @@ def delete_account(user: User, password: str) -> None:
         names = ", ".join(p.name for p in blocking)
         raise AccountError(_("Jesteś jedynym właścicielem podmiotu, który ma innych członków: %(names)s. "
                              "Najpierw przekaż komuś z nich rolę właściciela.", names=names))
+    privacy.anonymise_account(user)  # threads stay with the PES, without the person
     notices.account_deleted(user)
     db.session.delete(user)
     db.session.flush()
@@ -282,12 +287,13 @@ def export_data(user: User) -> dict:
     return {
         "account": {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
                     "locale": user.locale, "email_confirmed_at": _iso(user.email_confirmed_at),
-                    "terms_accepted_at": _iso(user.terms_accepted_at),
+                    "terms_accepted_at": _iso(user.terms_accepted_at), "terms_version": user.terms_version,
                     "created_at": _iso(user.created_at), "last_login_at": _iso(user.last_login_at)},
         "institution": None if inst is None else {
             "name": inst.name, "nip": inst.nip, "kind": inst.kind, "status": inst.status,
             "your_status": user.institution_status, "your_status_checked_at": _iso(user.institution_checked_at)},
         "pes_memberships": [{"pes_id": m.pes_id, "pes_name": m.pes.name, "role": m.role,
                              "since": _iso(m.created_at)} for m in user.memberships],
+        **privacy.export_for(user, _iso),
         "exported_at": _iso(utcnow()),
     }

@@ -101,13 +101,18 @@ def confirm_email(token: str):
                    *_to_account())
 
 
+def _landing(user) -> str:
+    """After login: the page asked for, else the PES panel for PES teams and the front page for others."""
+    return safe_next(request.args.get("next"),
+                     url_for("dashboards.pes_panel") if user.memberships else url_for("core.home"))
+
+
 @bp.route("/logowanie", methods=["GET", "POST"])
 @login_limited
 def login():
     """Sign in; failed attempts are counted per address and per account to slow down guessing."""
-    next_url = safe_next(request.args.get("next"), url_for("core.home"))
     if current_user.is_authenticated:
-        return redirect(next_url)
+        return redirect(_landing(current_user))
     form = forms.LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
@@ -121,7 +126,7 @@ def login():
             if not user.is_confirmed:
                 flash(_("Twój adres e-mail nie jest jeszcze potwierdzony. Link znajdziesz w wiadomości od nas; "
                         "w ustawieniach konta możesz poprosić o nowy."), "warning")
-            return redirect(next_url)
+            return redirect(_landing(user))
     return render_template("accounts/login.html", form=form, next=request.args.get("next"))
 
 

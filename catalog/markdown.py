@@ -30,29 +30,31 @@ def _image_as_link(self, tokens, idx, options, env) -> str:
 _md.add_render_rule("image", _image_as_link)
 
 
-def _shift_headings(tokens) -> None:
-    """Renumber headings from TOP_HEADING down, never skipping a level (axe's "heading-order")."""
+def _shift_headings(tokens, top: int = TOP_HEADING) -> None:
+    """Renumber headings from `top` down, never skipping a level (axe's "heading-order")."""
     open_ranks: list[tuple[int, int]] = []  # (level written, level given) of the headings still "open"
     for token in tokens:
         if token.type == "heading_open":
             written = int(token.tag[1])
             while open_ranks and open_ranks[-1][0] >= written:
                 open_ranks.pop()
-            level = min(open_ranks[-1][1] + 1, 6) if open_ranks else TOP_HEADING
+            level = min(open_ranks[-1][1] + 1, 6) if open_ranks else top
             open_ranks.append((written, level))
             token.tag = f"h{level}"
         elif token.type == "heading_close":
             token.tag = f"h{open_ranks[-1][1]}"
 
 
-def render(text: str | None) -> Markup:
-    """Safe HTML for a description written in Markdown."""
+def render(text: str | None, top: int = TOP_HEADING) -> Markup:
+    """Safe HTML for a description written in Markdown; its first heading becomes <h`top`> (a page whose
+    text follows its h1 directly, such as the terms, passes 2)."""
     if not text or not text.strip():
         return Markup("")
     tokens = _md.parse(text)
-    _shift_headings(tokens)
+    _shift_headings(tokens, top)
     html = _md.renderer.render(tokens, _md.options, {})
-    clean = nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
+    tags = TAGS | {f"h{n}" for n in range(top, 7)}
+    clean = nh3.clean(html, tags=tags, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
                       link_rel="nofollow noopener", clean_content_tags={"script", "style"})
     return Markup(clean)
 

@@ -28,11 +28,11 @@ class PriceError(ValueError):
         self.code = code  # "empty", "not_a_number", "negative", "zero", "too_large" or "too_many_decimals"
 
 
-def parse_net(text: str | None) -> Decimal:
+def parse_net(text: str | None, maximum: Decimal = MAX_PRICE) -> Decimal:
     """The one parser of net prices, for the editor and the import alike.
 
     Accepts what people type: "18,50", "18.5", "1 200,00", "+7"; a comma or a dot separates the grosze,
-    spaces (also non-breaking ones) may group the digits. The price must be above zero, at most MAX_PRICE,
+    spaces (also non-breaking ones) may group the digits. The price must be above zero, at most `maximum`,
     with at most two decimal places; further digits are allowed only when they are zeros ("18.500" is
     18.50, "18.505" is refused). Returns the amount quantized to grosze; raises PriceError otherwise.
     """
@@ -49,8 +49,8 @@ def parse_net(text: str | None) -> Decimal:
         raise PriceError(_("Cena musi być większa od zera. Jeśli ustalacie ją indywidualnie, zaznacz "
                            "„cena do uzgodnienia”."), "zero")
     # Compared before rounding: rounding a number of 30 digits to grosze is beyond Decimal's precision.
-    if value > MAX_PRICE:
-        raise PriceError(_("Cena nie może przekraczać %(max)s zł netto.", max=format_amount(MAX_PRICE)),
+    if value > maximum:
+        raise PriceError(_("Cena nie może przekraczać %(max)s zł netto.", max=format_amount(maximum)),
                          "too_large")
     try:
         rounded = value.quantize(GROSZ)

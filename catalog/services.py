@@ -13,8 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from catalog.models import MAX_IMAGES, CpvCode, Offering, OfferingImage, OfferingReport
+from catalog.public_forms import REPORT_REASONS
 from marketplace import audit, clock
+from marketplace.core.urls import external_url
 from marketplace.extensions import db
+from marketplace.moderation.notify import notify_staff
 from marketplace.pes import services as pes_services
 from marketplace.pes.models import Pes
 
@@ -184,6 +187,9 @@ def report(offering: Offering, user, reason: str, message: str, email: str | Non
                           reason=reason, message=message or "", status="open")
     db.session.add(item)
     db.session.flush()
+    notify_staff(_l("Zgłoszono ofertę: %(title)s", title=offering.title), "mail/staff/offering_reported.txt",
+                 offering=offering, report=item, reason=REPORT_REASONS.get(reason, reason),
+                 link=external_url("catalog_moderation.detail", offering_id=offering.id))
     return item
 
 

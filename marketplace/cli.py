@@ -1,4 +1,4 @@
-"""Command line (CONTRACT section 2): demo, import, export, outbox; other packages add their groups."""
+"""Command line (CONTRACT section 2): demo, import, export, mail; other packages add their groups."""
 import json
 import sys
 from pathlib import Path
@@ -68,33 +68,6 @@ def export_command(path: str) -> None:
     click.echo(f"{count} record(s) written to {path}")
 
 
-@click.group("outbox")
-def outbox_cli() -> None:
-    """Outgoing mail."""
-
-
-@outbox_cli.command("send")
-@with_appcontext
-def outbox_send() -> None:
-    """Deliver queued mail that could not be sent before (run from cron)."""
-    from marketplace.outbox import deliver_pending
-
-    sent, failed = deliver_pending(limit=10_000)
-    click.echo(f"{sent} sent, {failed} failed")
-    if failed:
-        sys.exit(1)
-
-
-@outbox_cli.command("purge")
-@click.option("--days", default=90, show_default=True, help="keep delivered mail this many days")
-@with_appcontext
-def outbox_purge(days: int) -> None:
-    """Delete delivered mail older than --days (its bodies hold personal data)."""
-    from marketplace.outbox import purge_sent
-
-    click.echo(f"{purge_sent(days)} deleted")
-
-
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
@@ -102,8 +75,11 @@ def demo_command() -> None:
     from flask_migrate import upgrade
 
     from marketplace import demo
+    from marketplace.legal import services as legal
 
     upgrade()
+    if legal.seed_all():  # the terms, privacy policy, contact and accessibility pages, version 1
+        db.session.commit()
     if demo.has_data():
         click.echo("The database already holds data: the demo set was not loaded again.")
     else:
@@ -120,6 +96,9 @@ def demo_command() -> None:
                 click.echo(str(err), err=True)
             sys.exit(1)
         demo.create_accounts()  # commits the data set and the accounts together
+        from marketplace.inquiries import demo as inquiry_demo
+
+        inquiry_demo.seed()
         from search import service as search_service
 
         search_service.rebuild()
@@ -133,10 +112,12 @@ def register(app) -> None:
     from accounts.cli import create_user_command
     from catalog.cli import cpv_cli
     from catalog.mark.cli import marks_cli
+    from marketplace.inquiries.cli import inquiries_cli
+    from marketplace.mail_cli import mail_cli, outbox_cli
     from marketplace.pes.cli import pes_cli
     from search.cli import search_cli
 
     _load_handlers()
-    for command in (import_command, export_command, demo_command, outbox_cli, create_user_command, pes_cli,
-                    cpv_cli, marks_cli, search_cli):
+    for command in (import_command, export_command, demo_command, mail_cli, outbox_cli, create_user_command,
+                    pes_cli, cpv_cli, marks_cli, search_cli, inquiries_cli):
         app.cli.add_command(command)

@@ -64,6 +64,9 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "portal@localhost",
         "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT") or 10),
+        # Mail queued by a web request is delivered by a thread of the worker after the commit (off: the
+        # request delivers it before answering); whatever fails waits for `flask mail send-pending`.
+        "MAIL_SEND_BACKGROUND": _bool(env.get("MAIL_SEND_BACKGROUND"), True),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
@@ -102,11 +105,25 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 10 minutes",
         "MAIL_LIMIT": "5 per hour",
         "MAIL_LIMIT_PER_RECIPIENT": "3 per hour",
+        # Inquiries: limits on those sent (per client address, account and guest e-mail) and on messages.
+        "INQUIRY_LIMIT_PER_ADDRESS": env.get("INQUIRY_LIMIT_PER_ADDRESS") or "20 per hour",
+        "INQUIRY_LIMIT_PER_ACCOUNT": env.get("INQUIRY_LIMIT_PER_ACCOUNT") or "30 per day",
+        "INQUIRY_LIMIT_PER_EMAIL": env.get("INQUIRY_LIMIT_PER_EMAIL") or "5 per day",
+        "INQUIRY_MESSAGE_LIMIT": env.get("INQUIRY_MESSAGE_LIMIT") or "60 per hour",
+        # The most PES one inquiry may go to, and the largest attachment.
+        "INQUIRY_MAX_RECIPIENTS": int(env.get("INQUIRY_MAX_RECIPIENTS") or 50),
+        "INQUIRY_ATTACHMENT_MAX_BYTES": int(env.get("INQUIRY_ATTACHMENT_MAX_BYTES") or 5 * 1024 * 1024),
+        # Days an inquiry waits for an answer before its PES is reminded; days before a quote lapses that
+        # its buyer is reminded.
+        "INQUIRY_REMIND_AFTER_DAYS": int(env.get("INQUIRY_REMIND_AFTER_DAYS") or 3),
+        "QUOTE_REMIND_BEFORE_DAYS": int(env.get("QUOTE_REMIND_BEFORE_DAYS") or 2),
         # The quality mark: certificate numbers and how long a mark is valid.
         "MARK_NUMBER_FORMAT": env.get("MARK_NUMBER_FORMAT") or "ZJ/{year}/{seq:04d}",
         "MARK_VALIDITY_MONTHS": int(env.get("MARK_VALIDITY_MONTHS") or 12),
         # Committee members who must have scored every criterion before the chair decides.
         "MARK_MIN_SCORERS": int(env.get("MARK_MIN_SCORERS") or 2),
+        # How long inquiries are kept after their last message (the privacy policy states it).
+        "INQUIRY_RETENTION_MONTHS": int(env.get("INQUIRY_RETENTION_MONTHS") or 24),
         "ARGON2_FAST": False,
         "PES_DATA_STALE_DAYS": 365,
     }

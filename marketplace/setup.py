@@ -55,14 +55,16 @@ def register_extensions(app: Flask) -> None:
 
     # Import the models so that metadata (and Alembic) see every table.
     import accounts.models  # noqa: F401
-    import catalog.mark.models  # noqa: F401
+    import catalog.mark.models
     import catalog.models  # noqa: F401
-    import marketplace.audit  # noqa: F401
-    import marketplace.outbox  # noqa: F401
+    import marketplace.audit
+    import marketplace.favourites.models
+    import marketplace.inquiries.models
+    import marketplace.legal.models
+    import marketplace.outbox
     import marketplace.pes.models  # noqa: F401
     import search.models  # noqa: F401
     from accounts.models import User
-
     from search import sync as search_sync
 
     search_sync.init_app(app)
@@ -98,6 +100,19 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.api.views import bp as api_bp
 
     app.register_blueprint(api_bp)
+    from marketplace.legal.views import bp as legal_bp
+
+    app.register_blueprint(legal_bp)
+    from marketplace.dashboards.views import bp as dashboards_bp
+    from marketplace.favourites.views import bp as favourites_bp
+
+    app.register_blueprint(dashboards_bp)
+    app.register_blueprint(favourites_bp)
+    import marketplace.inquiries.file_views
+    import marketplace.inquiries.pes_views  # noqa: F401
+    from marketplace.inquiries.views import bp as inquiries_bp
+
+    app.register_blueprint(inquiries_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -58,6 +58,7 @@ def make_test_config(tmp_path: Path, pg_url: str | None, **overrides) -> dict:
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "MAIL_DIR": str(tmp_path / "mail"),
         "MAIL_SERVER": None,
+        "MAIL_SEND_BACKGROUND": False,  # delivered in the request: tests see the mail at once
         "RATELIMIT_STORAGE_URI": "memory://",
         "ARGON2_FAST": True,
         "SERVER_NAME": "localhost",

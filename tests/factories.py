@@ -55,3 +55,21 @@ def login(client, email: str, password: str = PASSWORD, remember: bool = False):
     if remember:
         data["remember"] = "y"
     return client.post("/konto/logowanie", data=data, follow_redirects=False)
+
+
+def make_legal_version(slug: str = "regulamin", version: int | None = None, body_pl: str = "Treść dokumentu.",
+                       title_pl: str | None = None, effective_on=None, **fields):
+    """A version of a legal page (the next number unless `version` is given), as an admin would publish it."""
+    from sqlalchemy import func, select
+
+    from marketplace import clock
+    from marketplace.legal.models import LegalDocument
+
+    if version is None:
+        newest = db.session.scalar(select(func.max(LegalDocument.version)).where(LegalDocument.slug == slug))
+        version = (newest or 0) + 1
+    doc = LegalDocument(slug=slug, version=version, title_pl=title_pl or f"Dokument {slug}, wersja {version}",
+                        body_pl=body_pl, effective_on=effective_on or clock.today(), **fields)
+    db.session.add(doc)
+    db.session.flush()
+    return doc

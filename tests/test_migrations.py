@@ -22,3 +22,29 @@ def test_upgrade_from_empty_matches_the_models(tmp_path, empty_db_url):
         upgrade()  # running it again is harmless
         db.session.remove()
         db.engine.dispose()
+
+
+def test_upgrade_from_the_previous_release_keeps_data_and_fills_new_columns(tmp_path, empty_db_url):
+    """A database of the previous release (0002) with a PES member upgrades; the member hears of inquiries
+    instantly (the column's server default), and the new tables are there and empty."""
+    from sqlalchemy import text
+
+    app = create_app(make_test_config(tmp_path, empty_db_url))
+    with app.app_context():
+        upgrade(revision="0002_search_synonyms")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (id, email, password_hash, name, role, session_version, created_at) "
+                              "VALUES (1, 'a@example.org', 'x', 'A', 'buyer', 1, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO pes (id, ref, name, name_key, legal_form, powiat, description, mission, "
+                              "social_enterprise_status, integration_mission, status, data_confirmed_at, created_at, "
+                              "updated_at) VALUES (1, 'p-1', 'P', 'p', 'cis', '0463', '', '', false, false, 'verified', "
+                              "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO pes_memberships (id, pes_id, user_id, role, created_at) "
+                              "VALUES (1, 1, 1, 'owner', CURRENT_TIMESTAMP)"))
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT inquiry_mail FROM pes_memberships")).scalar() == "instant"
+            assert conn.execute(text("SELECT count(*) FROM inquiries")).scalar() == 0
+            assert conn.execute(text("SELECT terms_version FROM users")).scalar() is None
+        db.session.remove()
+        db.engine.dispose()

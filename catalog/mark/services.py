@@ -8,6 +8,7 @@ eligibility.py.
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.models import User
@@ -16,7 +17,9 @@ from catalog.mark.labels import application_label
 from catalog.mark.models import MarkApplication, MarkAttachment, QualityMark
 from catalog.models import Offering
 from marketplace import audit, clock, outbox
+from marketplace.core.urls import external_url
 from marketplace.extensions import db
+from marketplace.moderation.notify import notify_staff
 
 APPLICATION_FIELDS = ("months_operating", "own_revenue_share", "quality_statement")
 # What the audit log keeps of the PES's own steps (the texts themselves stay on the application).
@@ -143,7 +146,15 @@ def apply(user: User, offering: Offering, data: dict, stored=()) -> MarkApplicat
     db.session.add(application)
     db.session.flush()
     audit.record(user, "mark.apply", application, after=audit.snapshot(application, PES_AUDIT))
+    _tell_staff(application)
     return application
+
+
+def _tell_staff(application: MarkApplication, resubmitted: bool = False) -> None:
+    """The office learns that an application waits for its check."""
+    notify_staff(_l("Wniosek o znak jakości: %(title)s", title=application.offering.title),
+                 "mail/staff/mark_submitted.txt", application=application, resubmitted=resubmitted,
+                 link=external_url("mark.office_detail", app_id=application.id))
 
 
 def resubmit(user: User, application: MarkApplication, data: dict, stored=(), remove_ids=()) -> list[str]:
@@ -170,6 +181,7 @@ def resubmit(user: User, application: MarkApplication, data: dict, stored=(), re
     application.submitted_at = clock.now()
     db.session.flush()
     audit.record(user, "mark.resubmit", application, before=before, after=audit.snapshot(application, PES_AUDIT))
+    _tell_staff(application, resubmitted=True)
     return [a.path for a in removed]
 
 

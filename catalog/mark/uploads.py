@@ -56,9 +56,8 @@ def max_bytes() -> int:
     return int(current_app.config.get("MARK_ATTACHMENT_MAX_BYTES") or MAX_BYTES)
 
 
-def _read(upload) -> bytes:
+def _read(upload, limit: int) -> bytes:
     # Not images.read_limited: the messages here name the file, as several files come in one form.
-    limit = max_bytes()
     data = upload.stream.read(limit + 1)
     name = clean_name(upload.filename)
     if len(data) > limit:
@@ -152,9 +151,10 @@ def clean_name(filename: str | None) -> str:
     return name[-150:] or "plik"
 
 
-def check(upload) -> CheckedFile:
-    """Read and check one uploaded file; raises UploadError with a plain message."""
-    data = _read(upload)
+def check(upload, limit: int | None = None) -> CheckedFile:
+    """Read and check one uploaded file (at most `limit` bytes, the mark's limit by default); raises
+    UploadError with a plain message. Inquiry attachments use the same checks with their own limit."""
+    data = _read(upload, limit or max_bytes())
     name = clean_name(upload.filename)
     if _check_pdf(data, name):
         return CheckedFile(data, name, "application/pdf", "pdf")
@@ -164,32 +164,32 @@ def check(upload) -> CheckedFile:
     return CheckedFile(data, name, kind[0], kind[1])
 
 
-def folder() -> str:
-    return images.folder_path(FOLDER)
+def folder(name: str = FOLDER) -> str:
+    return images.folder_path(name)
 
 
-def store(item: CheckedFile) -> str:
+def store(item: CheckedFile, under: str = FOLDER) -> str:
     """Write a checked file, as uploaded, under a random name; returns its path relative to UPLOAD_DIR.
     (images.store re-encodes pictures and writes thumbnails; attachments are kept byte for byte.)"""
-    os.makedirs(folder(), exist_ok=True)
+    os.makedirs(folder(under), exist_ok=True)
     name = f"{secrets.token_urlsafe(18)}.{item.extension}"
-    with open(os.path.join(folder(), name), "xb") as fh:
+    with open(os.path.join(folder(under), name), "xb") as fh:
         fh.write(item.data)
-    return f"{FOLDER}/{name}"
+    return f"{under}/{name}"
 
 
-def absolute_path(relative: str | None) -> str | None:
-    """Where a stored attachment lies, or None for a path outside the marks folder."""
-    return images.own_file(relative, FOLDER)  # the same rule as for every uploaded image
+def absolute_path(relative: str | None, under: str = FOLDER) -> str | None:
+    """Where a stored attachment lies, or None for a path outside its folder."""
+    return images.own_file(relative, under)  # the same rule as for every uploaded image
 
 
-def delete(paths) -> None:
+def delete(paths, under: str = FOLDER) -> None:
     for relative in paths:
-        images.delete(relative, FOLDER)
+        images.delete(relative, under)
 
 
 @contextmanager
-def stored_for_saving(items):
+def stored_for_saving(items, under: str = FOLDER):
     """Write the files of a change being saved, and remove them again if saving fails.
 
         with uploads.stored_for_saving(form.checked_files) as stored:
@@ -201,8 +201,8 @@ def stored_for_saving(items):
     stored = []
     try:
         for item in items:
-            stored.append((item, store(item)))
+            stored.append((item, store(item, under)))
         yield stored
     except BaseException:
-        delete(path for _item, path in stored)
+        delete((path for _item, path in stored), under)
         raise

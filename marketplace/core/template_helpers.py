@@ -5,6 +5,7 @@ from flask import request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from marketplace import region
+from marketplace.core.urls import url_or
 
 
 def _aware(value):
@@ -24,6 +25,7 @@ def register(app) -> None:
         legal_form_label=legal_form_label,
         status_label=status_label,
         current_locale=lambda: str(get_locale() or "pl"),
+        url_or=url_or,
     )
     app.jinja_env.filters["date"] = lambda v, fmt="long": format_date(_aware(v), fmt) if v else ""
     app.jinja_env.filters["datetime"] = lambda v, fmt="medium": format_datetime(_aware(v), fmt) if v else ""

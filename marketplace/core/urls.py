@@ -2,8 +2,8 @@
 Host header (which a visitor controls), and bounded integers in URLs."""
 from urllib.parse import urlsplit
 
-from flask import current_app, request
-from werkzeug.routing import IntegerConverter
+from flask import current_app, request, url_for
+from werkzeug.routing import BuildError, IntegerConverter
 
 MAX_INT = 2**31 - 1  # the largest id a PostgreSQL integer column holds
 MAX_PAGE = 10_000
@@ -14,6 +14,17 @@ def external_url(endpoint: str, **values) -> str:
     base = urlsplit(current_app.config["PORTAL_URL"])
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
+
+
+def url_or(endpoint: str, fallback: str, **values) -> str:
+    """The endpoint's URL, or `fallback` while no view of that name (or with those arguments) exists yet,
+    so that a page can link to a feature that another package is still building."""
+    if endpoint not in current_app.view_functions:
+        return fallback
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return fallback
 
 
 class BoundedIntConverter(IntegerConverter):

@@ -1,4 +1,4 @@
-"""Home page, language switch, uploaded media and the accessibility statement."""
+"""Home page, language switch, uploaded media and the accessibility statement's address."""
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
@@ -62,5 +62,9 @@ def media(filename: str):
 
 @bp.get("/deklaracja-dostepnosci")
 def accessibility():
-    """The accessibility statement that Polish law requires of public bodies' websites."""
-    return render_template("core/accessibility.html")
+    """The accessibility statement that Polish law requires of public bodies' websites; its text is the
+    newest version kept with the other legal pages (marketplace.legal)."""
+    from marketplace.legal.models import ACCESSIBILITY
+    from marketplace.legal.views import show
+
+    return show(ACCESSIBILITY)

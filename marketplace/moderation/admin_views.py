@@ -20,7 +20,8 @@ FIELD_LABELS = {"status": _l("status"), "status_reason": _l("uzasadnienie"),
                 "data_confirmed_at": _l("dane potwierdzono"),
                 "institution_status": _l("powiązanie z instytucją"),
                 "institution_checked_at": _l("powiązanie sprawdzono"),
-                "words": _l("słowa"), "note": _l("uwaga")}
+                "words": _l("słowa"), "note": _l("uwaga"),
+                "version": _l("wersja"), "title_pl": _l("tytuł"), "effective_on": _l("obowiązuje od")}
 STATUS_FIELDS = ("status", "institution_status")
 
 admin_required = role_required("admin")

@@ -95,11 +95,13 @@ def named_objects():
     """(object type, model, column naming it) of the objects whose log entries show a name."""
     from catalog.mark.models import QualityMark
     from catalog.models import Offering
+    from marketplace.legal.models import LegalDocument
     from search.models import SynonymGroup
 
     return (("pes", Pes, Pes.name), ("institution", Institution, Institution.name), ("user", User, User.email),
             ("offering", Offering, Offering.title), ("qualitymark", QualityMark, QualityMark.number),
-            ("synonymgroup", SynonymGroup, SynonymGroup.words))
+            ("synonymgroup", SynonymGroup, SynonymGroup.words),
+            ("legaldocument", LegalDocument, LegalDocument.title_pl))
 
 
 def object_names(entries) -> dict[tuple[str, int], str]:

@@ -51,6 +51,8 @@ ACTION_LABELS = {
     "synonyms.create": _l("dodanie grupy synonimów wyszukiwarki"),
     "synonyms.update": _l("zmiana grupy synonimów wyszukiwarki"),
     "synonyms.delete": _l("usunięcie grupy synonimów wyszukiwarki"),
+    "legal.publish": _l("nowa wersja dokumentu portalu"),
+    "thread_report.resolve": _l("zgłoszenie rozmowy w zapytaniach rozpatrzone"),
 }
 
 

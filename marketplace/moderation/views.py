@@ -34,8 +34,10 @@ PES_ACTIONS = {
 }
 OBJECT_LABELS = {"pes": _l("PES"), "institution": _l("instytucja"), "user": _l("konto"), "offering": _l("oferta"),
                  "offeringreport": _l("zgłoszenie oferty"), "qualitymark": _l("znak jakości"),
-                 "markapplication": _l("wniosek o znak jakości"), "synonymgroup": _l("grupa synonimów")}
-NAMED_OBJECTS = ("pes", "institution", "user", "offering", "qualitymark", "synonymgroup")  # queries.object_names
+                 "markapplication": _l("wniosek o znak jakości"), "synonymgroup": _l("grupa synonimów"),
+                 "inquirythread": _l("rozmowa w zapytaniu"), "legaldocument": _l("dokument portalu")}
+NAMED_OBJECTS = ("pes", "institution", "user", "offering", "qualitymark", "synonymgroup",
+                 "legaldocument")  # queries.object_names
 
 
 @bp.context_processor

@@ -116,6 +116,9 @@ class PesMembership(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(10), default="editor")
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    # How this member hears of inquiries: "instant" mail, a daily "digest", or "none".
+    inquiry_mail: Mapped[str] = mapped_column(String(8), default="instant", server_default="instant")
+    digest_sent_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
 
     pes: Mapped[Pes] = relationship(back_populates="members")
     user: Mapped["User"] = relationship(back_populates="memberships")  # noqa: F821

@@ -15,6 +15,7 @@ from accounts.models import User, utcnow
 from marketplace import audit, outbox
 from marketplace.core.urls import external_url
 from marketplace.extensions import db
+from marketplace.moderation.notify import notify_staff
 from marketplace.outbox import OutboxMail
 from marketplace.pes.models import RESERVED_MIN_SHARE, Pes, PesMembership, PesServiceArea
 
@@ -84,7 +85,14 @@ def create_pes(user: User, data: dict, logo: str | None = None) -> Pes:
     pes.ref = ref
     db.session.flush()
     audit.record(user, "pes.create", pes, after=audit.snapshot(pes, AUDITED_FIELDS + ("ref",)))
+    _tell_staff(pes)
     return pes
+
+
+def _tell_staff(pes: Pes, resubmitted: bool = False) -> None:
+    """Moderators and admins learn that a profile waits for verification."""
+    notify_staff(_l("PES czeka na weryfikację: %(name)s", name=pes.name), "mail/staff/pes_submitted.txt",
+                 pes=pes, resubmitted=resubmitted, link=external_url("moderation.pes_detail", pes_id=pes.id))
 
 
 def _needs_review(pes: Pes, before: dict) -> bool:
@@ -113,6 +121,8 @@ def update_pes(user: User, pes: Pes, data: dict, logo: str | None = None, remove
     changed = {k for k in after if after[k] != before[k]}
     audit.record(user, "pes.resubmit" if resubmitted else "pes.update", pes,
                  before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    if resubmitted:
+        _tell_staff(pes, resubmitted=True)
     return old_logo
 
 

@@ -51,9 +51,10 @@ def sign_up(page, a11y, email):
 
 
 def create_pes(page, a11y, tmp_path):
-    page.get_by_role("link", name="Moje PES").click()
+    # Someone without a PES finds the way to register one in the account settings, not in the main menu.
+    page.get_by_role("link", name="Moje konto").click()
     a11y.check(page)
-    page.get_by_role("link", name="Dodaj nowy PES").click()
+    page.get_by_role("link", name="Zarejestruj swój PES").click()
     a11y.check(page)
     page.get_by_label("Nazwa podmiotu").fill(PES_NAME)
     page.get_by_label("Forma prawna").select_option("spoldzielnia_socjalna")

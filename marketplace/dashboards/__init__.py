@@ -1,0 +1,1 @@
+"""Start pages by role: the PES panel with what waits for the team, and the counts shown in the main menu."""
