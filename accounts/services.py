@@ -281,6 +281,14 @@ def _iso(value):
     return value.astimezone(UTC).isoformat()
 
 
+def _favourites(user: User) -> list[dict]:
+    from marketplace.favourites.models import Favourite
+
+    rows = db.session.scalars(db.select(Favourite).where(Favourite.user_id == user.id).order_by(Favourite.id))
+    return [{"pes": f.pes.name if f.pes else None, "offering": f.offering.title if f.offering else None,
+             "saved_at": _iso(f.created_at)} for f in rows]
+
+
 def export_data(user: User) -> dict:
     """Everything the portal keeps about the account itself, for the RODO right of access."""
     inst = user.institution
@@ -295,5 +303,6 @@ def export_data(user: User) -> dict:
         "pes_memberships": [{"pes_id": m.pes_id, "pes_name": m.pes.name, "role": m.role,
                              "since": _iso(m.created_at)} for m in user.memberships],
         **privacy.export_for(user, _iso),
+        "favourites": _favourites(user),
         "exported_at": _iso(utcnow()),
     }

@@ -132,6 +132,9 @@ def test_export_gives_the_account_data_as_a_json_attachment(client, jan):
     pes = make_pes(owner=jan, name="Spółdzielnia Socjalna Przystań")
     inst = make_institution()
     jan.institution = inst
+    from marketplace.favourites.models import Favourite
+
+    db.session.add(Favourite(user_id=jan.id, pes_id=pes.id))
     db.session.commit()
     resp = client.get("/konto/moje-dane.json")
     assert resp.status_code == 200 and resp.mimetype == "application/json"
@@ -141,6 +144,7 @@ def test_export_gives_the_account_data_as_a_json_attachment(client, jan):
     assert data["pes_memberships"] == [{"pes_id": pes.id, "pes_name": "Spółdzielnia Socjalna Przystań",
                                         "role": "owner", "since": data["pes_memberships"][0]["since"]}]
     assert data["institution"]["name"] == "Gmina Lubicz"
+    assert [f["pes"] for f in data["favourites"]] == ["Spółdzielnia Socjalna Przystań"]
     for moment in (data["account"]["created_at"], data["account"]["email_confirmed_at"], data["exported_at"],
                    data["pes_memberships"][0]["since"]):
         parsed = datetime.fromisoformat(moment)

@@ -93,7 +93,7 @@ def test_one_inquiry_to_many_gives_each_pes_its_own_thread_and_no_other_recipien
         assert not any(name in body for name in others)
     # A member of the first PES opens its thread; the second PES's thread is not theirs to see.
     first, second = inquiry.threads[0], inquiry.threads[1]
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
+    _log_out(client)
     signed_in(client, made[0][1])
     page = client.get(f"/panel/pes/{first.pes_id}/zapytania/{first.id}").get_data(as_text=True)
     assert "Catering dla 120 uczniów" in page and made[1][0].name not in page
@@ -110,14 +110,14 @@ def _quote(client, thread, owner, net="1000,00", valid_days=14):
             "quote-valid_until": (clock.today() + timedelta(days=valid_days)).isoformat(),
             "quote-delivery_terms": "Dowóz w cenie.", "quote-message": "Zapraszamy do współpracy."}
     response = client.post(path + "/oferta", data=data)
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
+    _log_out(client)
     return response
 
 
 def test_quotes_compare_side_by_side_and_accepting_one_thanks_the_others(client, mailbox):
     buyer = make_user(email="gmina@example.org")
     made, inquiry = _multi(client, buyer)
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
+    _log_out(client)
     t0, t1, _t2 = inquiry.threads
     assert _quote(client, t0, made[0][1], "1000,00").status_code == 302
     assert _quote(client, t1, made[1][1], "900,00").status_code == 302
@@ -194,7 +194,7 @@ def test_the_honeypot_field_keeps_nothing(client, mailbox):
 def test_a_pes_cannot_reply_in_another_pes_thread(client):
     buyer = make_user()
     made, inquiry = _multi(client, buyer, n=2)
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
+    _log_out(client)
     t0, t1 = inquiry.threads
     signed_in(client, made[0][1])
     token = csrf_token(client, f"/panel/pes/{t0.pes_id}/zapytania/{t0.id}")
@@ -205,21 +205,30 @@ def test_a_pes_cannot_reply_in_another_pes_thread(client):
     assert _count(InquiryMessage) == 0
 
 
-def test_the_pes_replies_and_the_buyer_answers_back(client, mailbox):
+def _log_out(client):
+    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
+
+
+def _asked_and_opened_by_the_pes(client):
+    """A buyer asks the PES; its owner is signed in: (pes, owner, buyer, thread, the thread's PES path)."""
     pes, owner, _offering, buyer = _setup_one()
     signed_in(client, buyer)
     client.post("/zapytania/nowe", data=inquiry_form(client, f"pes={pes.ref}", pes=pes.ref))
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
+    _log_out(client)
     thread = db.session.scalar(select(InquiryThread))
     signed_in(client, owner)
-    path = f"/panel/pes/{pes.id}/zapytania/{thread.id}"
+    return pes, owner, buyer, thread, f"/panel/pes/{pes.id}/zapytania/{thread.id}"
+
+
+def test_the_pes_replies_and_the_buyer_answers_back(client, mailbox):
+    _pes, _owner, buyer, thread, path = _asked_and_opened_by_the_pes(client)
     empty = client.post(path + "/odpowiedz", data={"csrf_token": csrf_token(client, path), "reply-body": " "})
     assert empty.status_code == 422 and "Napisz treść" in empty.get_data(as_text=True)
     client.post(path + "/odpowiedz", data={"csrf_token": csrf_token(client, path), "reply-body": "Tak, możemy."})
     db.session.refresh(thread)
     assert thread.status == "answered" and thread.buyer_unread
     assert "Tak, możemy." in mailbox.body(mailbox.last("kupujaca@example.org"))
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
+    _log_out(client)
     signed_in(client, buyer)
     buyer_path = f"/zapytania/{thread.inquiry_id}/rozmowa/{thread.id}"
     assert "Tak, możemy." in client.get(buyer_path).get_data(as_text=True)
@@ -229,15 +238,9 @@ def test_the_pes_replies_and_the_buyer_answers_back(client, mailbox):
 
 
 def test_a_blocked_sender_cannot_ask_that_pes_again(client):
-    pes, owner, _offering, buyer = _setup_one()
-    signed_in(client, buyer)
-    client.post("/zapytania/nowe", data=inquiry_form(client, f"pes={pes.ref}", pes=pes.ref))
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
-    thread = db.session.scalar(select(InquiryThread))
-    signed_in(client, owner)
-    path = f"/panel/pes/{pes.id}/zapytania/{thread.id}"
+    pes, _owner, buyer, _thread, path = _asked_and_opened_by_the_pes(client)
     client.post(path + "/zablokuj", data={"csrf_token": csrf_token(client, path)})
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
+    _log_out(client)
     signed_in(client, buyer)
     response = client.post("/zapytania/nowe", data=inquiry_form(client, f"pes={pes.ref}", pes=pes.ref))
     assert response.status_code == 422 and "nie przyjmuje zapytań" in response.get_data(as_text=True)
@@ -246,17 +249,11 @@ def test_a_blocked_sender_cannot_ask_that_pes_again(client):
 
 def test_a_reported_thread_reaches_the_moderators(client, mailbox):
     make_user(email="moderator@example.org", role="moderator")
-    pes, owner, _offering, buyer = _setup_one()
-    signed_in(client, buyer)
-    client.post("/zapytania/nowe", data=inquiry_form(client, f"pes={pes.ref}", pes=pes.ref))
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
-    thread = db.session.scalar(select(InquiryThread))
-    signed_in(client, owner)
-    path = f"/panel/pes/{pes.id}/zapytania/{thread.id}"
+    _pes, owner, _buyer, thread, path = _asked_and_opened_by_the_pes(client)
     empty = client.post(path + "/zglos", data={"csrf_token": csrf_token(client, path), "report-reason": ""})
     assert empty.status_code == 422
     client.post(path + "/zglos", data={"csrf_token": csrf_token(client, path), "report-reason": "Reklama."})
     assert "Zgłoszona rozmowa" in mailbox.last("moderator@example.org")["Subject"]
-    client.post("/konto/wyloguj", data={"csrf_token": csrf_token(client, "/")})
+    _log_out(client)
     signed_in(client, db.session.scalar(select(type(owner)).where(type(owner).email == "moderator@example.org")))
     assert "Reklama." in client.get(f"/moderacja/zapytania/{thread.id}").get_data(as_text=True)
