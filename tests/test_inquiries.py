@@ -54,9 +54,14 @@ def test_a_guest_inquiry_waits_for_the_confirmation_link_and_goes_out_once(clien
     inquiry = db.session.scalar(select(Inquiry))
     assert inquiry.status == "unconfirmed" and inquiry.sender_email == "gosc@example.org"
     assert mailbox.to("smaczna@example.org") == []  # nothing reaches the PES before confirmation
-    link = link_in(mailbox.body(mailbox.last("gosc@example.org")), "/zapytania/potwierdz/")
-    client.get(link)
-    client.get(link)  # a second click sends nothing more
+    confirmation = mailbox.last("gosc@example.org")
+    assert "Catering" not in confirmation["Subject"] + mailbox.body(confirmation)  # nothing the form's author wrote
+    link = link_in(mailbox.body(confirmation), "/zapytania/potwierdz/")
+    assert "Potwierdzam i wysyłam" in client.get(link).get_data(as_text=True)
+    db.session.refresh(inquiry)
+    assert inquiry.status == "unconfirmed"  # opening the link (a mail scanner does) sends nothing
+    client.post(link, data={"csrf_token": csrf_token(client, link)})
+    client.post(link, data={"csrf_token": csrf_token(client, link)})  # a second click sends nothing more
     db.session.refresh(inquiry)
     assert inquiry.status == "sent"
     assert len(mailbox.to("smaczna@example.org")) == 1
@@ -257,3 +262,73 @@ def test_a_reported_thread_reaches_the_moderators(client, mailbox):
     _log_out(client)
     signed_in(client, db.session.scalar(select(type(owner)).where(type(owner).email == "moderator@example.org")))
     assert "Reklama." in client.get(f"/moderacja/zapytania/{thread.id}").get_data(as_text=True)
+
+
+def test_an_account_with_an_unconfirmed_address_confirms_the_inquiry_first(client, mailbox):
+    pes, _owner, _offering, _buyer = _setup_one()
+    newcomer = make_user(email="nowy@example.org", confirmed=False)
+    db.session.commit()
+    signed_in(client, newcomer)
+    response = client.post("/zapytania/nowe", data=inquiry_form(client, f"pes={pes.ref}", pes=pes.ref))
+    assert "Sprawdź pocztę" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Inquiry)).status == "unconfirmed"
+    assert mailbox.to("smaczna@example.org") == []
+
+
+def test_a_closed_or_blocked_thread_cannot_be_accepted_and_forged_ids_are_refused(client, mailbox):
+    buyer = make_user(email="gmina@example.org")
+    made, inquiry = _multi(client, buyer, n=2)
+    _log_out(client)
+    t0, t1 = inquiry.threads
+    _quote(client, t0, made[0][1])
+    _quote(client, t1, made[1][1])
+    signed_in(client, made[0][1])
+    path = f"/panel/pes/{t0.pes_id}/zapytania/{t0.id}"
+    client.post(path + "/zablokuj", data={"csrf_token": csrf_token(client, path)})
+    _log_out(client)
+    signed_in(client, buyer)
+    token = csrf_token(client, f"/zapytania/{inquiry.id}")
+    blocked_quote = db.session.scalar(select(Quote).where(Quote.thread_id == t0.id))
+    assert blocked_quote.status == "withdrawn"
+    response = client.post(f"/zapytania/{inquiry.id}/przyjmij", data={"csrf_token": token,
+                                                                     "quote_id": blocked_quote.id},
+                           follow_redirects=True)
+    assert "Ta rozmowa jest zamknięta" in response.get_data(as_text=True)
+    for forged in ("²", "2147483648", "99999999999999999999999", "-1", "abc"):
+        assert client.post(f"/zapytania/{inquiry.id}/przyjmij",
+                           data={"csrf_token": token, "quote_id": forged}).status_code == 400
+    client.post(f"/zapytania/{inquiry.id}/zamknij", data={"csrf_token": token})
+    open_quote = db.session.scalar(select(Quote).where(Quote.thread_id == t1.id))
+    response = client.post(f"/zapytania/{inquiry.id}/przyjmij", data={"csrf_token": token,
+                                                                     "quote_id": open_quote.id},
+                           follow_redirects=True)
+    assert "zamknięte" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert inquiry.accepted_quote_id is None and inquiry.status == "closed"
+    assert {t.status for t in inquiry.threads} == {"closed"}
+
+
+def test_a_lapsed_quote_leaves_the_thread_open_for_a_new_quote(client, runner):
+    buyer = make_user(email="gmina@example.org")
+    made, inquiry = _multi(client, buyer, n=2)
+    _log_out(client)
+    thread = inquiry.threads[0]
+    _quote(client, thread, made[0][1])
+    quote = db.session.scalar(select(Quote).where(Quote.thread_id == thread.id))
+    quote.valid_until = clock.today() - timedelta(days=1)
+    db.session.commit()
+    runner.invoke(args=["inquiries", "expire"])
+    db.session.expire_all()
+    assert thread.status == "expired" and thread.buyer_unread
+    assert _quote(client, thread, made[0][1], "950,00").status_code == 302
+    db.session.expire_all()
+    assert thread.status == "quoted"
+
+
+def test_text_with_a_nul_byte_gets_a_400_not_an_error(client):
+    pes, _owner, _offering, buyer = _setup_one()
+    signed_in(client, buyer)
+    response = client.post("/zapytania/nowe", data=inquiry_form(client, f"pes={pes.ref}", pes=pes.ref,
+                                                                 body="a\x00b"))
+    assert response.status_code == 400
+    assert _count(Inquiry) == 0

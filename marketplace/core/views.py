@@ -20,6 +20,17 @@ from marketplace.pes.models import Pes
 bp = Blueprint("core", __name__)
 
 
+@bp.before_app_request
+def _refuse_nul_bytes():
+    """A NUL character has no place in text people type, and PostgreSQL cannot store one: such a request is
+    answered with 400 before any view sees it (on every database alike)."""
+    form_post = request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+        "application/x-www-form-urlencoded", "multipart/form-data")
+    values = list(request.args.values()) + (list(request.form.values()) if form_post else [])
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only redirect within the portal (no open redirects)."""
     if not target:

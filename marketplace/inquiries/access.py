@@ -7,9 +7,11 @@ threads and nothing else: never another recipient's thread of the same inquiry.
 from flask import abort, current_app, session
 from flask_login import current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.extensions import db
-from marketplace.inquiries.models import Inquiry, InquiryThread
+from marketplace.inquiries.models import Inquiry, InquiryMessage, InquiryThread
 
 SESSION_KEY = "guest_inquiries"
 MAX_GUEST_INQUIRIES = 20  # remembered in one browser session
@@ -25,12 +27,17 @@ def _fingerprint(email: str) -> str:
     return tokens.fingerprint(email)
 
 
+def _inquiry_token(purpose: str, inquiry: Inquiry) -> str:
+    """Bound to the sender's address: once it is anonymised, the link opens nothing."""
+    return _serializer(purpose).dumps({"i": inquiry.id, "em": _fingerprint(inquiry.sender_email)})
+
+
 def confirm_token(inquiry: Inquiry) -> str:
-    return _serializer("confirm").dumps({"i": inquiry.id, "em": _fingerprint(inquiry.sender_email)})
+    return _inquiry_token("confirm", inquiry)
 
 
 def guest_token(inquiry: Inquiry) -> str:
-    return _serializer("guest").dumps({"i": inquiry.id, "em": _fingerprint(inquiry.sender_email)})
+    return _inquiry_token("guest", inquiry)
 
 
 def unsubscribe_token(member) -> str:
@@ -72,8 +79,16 @@ def sender_inquiry_or_404(inquiry_id: int) -> Inquiry:
     return inquiry
 
 
+def _thread(thread_id: int) -> InquiryThread | None:
+    """A thread with what its page shows (messages, their files and quotes, the PES) in a few queries."""
+    return db.session.scalar(select(InquiryThread).where(InquiryThread.id == thread_id).options(
+        joinedload(InquiryThread.pes), selectinload(InquiryThread.quotes),
+        selectinload(InquiryThread.messages).selectinload(InquiryMessage.attachments),
+        selectinload(InquiryThread.messages).selectinload(InquiryMessage.quote)))
+
+
 def sender_thread_or_404(inquiry: Inquiry, thread_id: int) -> InquiryThread:
-    thread = db.session.get(InquiryThread, thread_id)
+    thread = _thread(thread_id)
     if thread is None or thread.inquiry_id != inquiry.id:
         abort(404)
     return thread
@@ -88,7 +103,7 @@ def pes_thread_or_404(pes_id: int, thread_id: int) -> InquiryThread:
     existence is not told)."""
     if not is_member(pes_id):
         abort(403)
-    thread = db.session.get(InquiryThread, thread_id)
+    thread = _thread(thread_id)
     if thread is None or thread.pes_id != pes_id or thread.inquiry.status == "unconfirmed":
         abort(404)
     return thread

@@ -22,6 +22,8 @@ def _may_download(item: InquiryAttachment) -> bool:
     inquiry = db.session.get(Inquiry, item.inquiry_id)
     if access.is_sender(inquiry):
         return True
+    if inquiry.status == "unconfirmed":
+        return False  # nobody but the sender sees what was not sent
     threads = [item.message.thread] if item.message else inquiry.threads
     if any(access.is_member(t.pes_id) for t in threads):
         return True
@@ -43,23 +45,23 @@ def attachment(attachment_id: int):
                      max_age=0)
 
 
-def _file_name(inquiry, ext: str) -> str:
-    return f"porownanie-ofert-{inquiry.id}-{clock.today().isoformat()}.{ext}"
+def _download(inquiry, body: bytes, mimetype: str, ext: str) -> Response:
+    name = f"porownanie-ofert-{inquiry.id}-{clock.today().isoformat()}.{ext}"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @bp.get("/zapytania/<int:inquiry_id>/porownanie.csv")
 def comparison_csv(inquiry_id: int):
     """The comparison of replies as CSV (semicolons, for a Polish spreadsheet), dated, for the purchase file."""
     inquiry = access.sender_inquiry_or_404(inquiry_id)
-    return Response(comparison.to_csv(inquiry), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{_file_name(inquiry, "csv")}"', "Cache-Control": "no-store"})
+    return _download(inquiry, comparison.to_csv(inquiry), "text/csv; charset=utf-8", "csv")
 
 
 @bp.get("/zapytania/<int:inquiry_id>/porownanie.pdf")
 def comparison_pdf(inquiry_id: int):
     inquiry = access.sender_inquiry_or_404(inquiry_id)
-    return Response(comparison.to_pdf(inquiry), mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{_file_name(inquiry, "pdf")}"', "Cache-Control": "no-store"})
+    return _download(inquiry, comparison.to_pdf(inquiry), "application/pdf", "pdf")
 
 
 @bp.get("/moderacja/zapytania")

@@ -1,5 +1,4 @@
 """Forms of inquiries: the inquiry itself, the choice of recipients, replies, quotes and the small actions."""
-from datetime import date
 from decimal import Decimal
 
 from flask import current_app
@@ -105,7 +104,10 @@ class InquiryForm(AttachmentsMixin, FlaskForm):
         try:
             self.budget_value = _amount(field.data)
         except PriceError as exc:
-            raise ValidationError(str(exc).replace(_("Cena"), _("Budżet"))) from None
+            messages = {"not_a_number": _("Budżet musi być liczbą, np. 12 000 (przecinek lub kropka oddziela grosze)."),
+                        "too_large": _("Budżet jest za duży."),
+                        "too_many_decimals": _("Budżet może mieć najwyżej dwa miejsca po przecinku.")}
+            raise ValidationError(messages.get(exc.code, _("Budżet musi być większy od zera."))) from None
 
     def validate_name(self, field):
         if self.guest and not field.data:
@@ -198,6 +200,3 @@ class MailPreferenceForm(FlaskForm):
         SelectChoice("none", _l("nie wysyłaj – sprawdzam skrzynkę w portalu"))],
         validators=[DataRequired()])
 
-
-def min_date() -> str:
-    return date.isoformat(clock.today())

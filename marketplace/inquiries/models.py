@@ -15,7 +15,8 @@ from marketplace.extensions import db
 
 INQUIRY_STATUSES = ("unconfirmed", "sent", "closed")
 THREAD_STATUSES = ("new", "read", "answered", "quoted", "accepted", "declined", "closed", "expired")
-OPEN_STATUSES = ("new", "read", "answered", "quoted")
+# A thread whose quote lapsed stays open: the PES may quote again and both sides may write.
+OPEN_STATUSES = ("new", "read", "answered", "quoted", "expired")
 QUOTE_STATUSES = ("offered", "accepted", "declined", "withdrawn", "expired")
 MAIL_PREFERENCES = ("instant", "digest", "none")
 
@@ -60,10 +61,6 @@ class Inquiry(db.Model):
         primaryjoin="and_(InquiryAttachment.inquiry_id == Inquiry.id, InquiryAttachment.message_id.is_(None))",
         viewonly=True, order_by="InquiryAttachment.id")
 
-    @property
-    def is_guest(self) -> bool:
-        return self.sender_id is None and self.anonymised_at is None
-
 
 class InquiryThread(db.Model):
     __tablename__ = "inquiry_threads"
@@ -91,12 +88,6 @@ class InquiryThread(db.Model):
     quotes: Mapped[list["Quote"]] = relationship(
         back_populates="thread", cascade="all, delete-orphan", order_by="Quote.id",
         foreign_keys="Quote.thread_id")
-
-    @property
-    def current_quote(self) -> "Quote | None":
-        """The latest quote that still stands (or was accepted)."""
-        live = [q for q in self.quotes if q.status in ("offered", "accepted")]
-        return live[-1] if live else None
 
     @property
     def is_open(self) -> bool:

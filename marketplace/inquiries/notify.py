@@ -27,13 +27,18 @@ def _pes_addresses(pes, include_digest: bool = False) -> list[tuple[str, str, ob
     return found
 
 
+def _unsubscribe(member) -> tuple[str | None, dict | None]:
+    """The member's one-click unsubscribe link and the headers that offer it to mail programs."""
+    if member is None:
+        return None, None
+    link = external_url("inquiries.unsubscribe", token=access.unsubscribe_token(member))
+    return link, {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def _to_pes(thread, subject, lines, include_digest: bool = False, details=()) -> None:
     link = external_url("inquiries.pes_thread", pes_id=thread.pes_id, thread_id=thread.id)
     for address, locale, member in _pes_addresses(thread.pes, include_digest):
-        unsubscribe = (external_url("inquiries.unsubscribe", token=access.unsubscribe_token(member))
-                       if member is not None else None)
-        headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"} \
-            if unsubscribe else None
+        unsubscribe, headers = _unsubscribe(member)
         outbox.queue(address, subject, TEMPLATE, locale=locale, lines=lines, details=details, link=link,
                      link_label=_l("Otwórz rozmowę w portalu"), unsubscribe=unsubscribe, headers=headers)
 
@@ -69,8 +74,11 @@ def new_inquiry(thread) -> None:
     lines = [_l("%(who)s pyta o ofertę podmiotu „%(pes)s”.", who=who, pes=thread.pes.name), inquiry.body]
     if inquiry.multi:
         lines.append(_l("To zapytanie ofertowe wysłano do kilku podmiotów; każdy odpowiada osobno."))
+    contact = [(_l("Od"), inquiry.sender_name), (_l("E-mail"), inquiry.sender_email)]
+    contact += [(_l("Telefon"), inquiry.sender_phone)] if inquiry.sender_phone else []
+    contact += [(_l("Organizacja"), inquiry.sender_organisation)] if inquiry.sender_organisation else []
     _to_pes(thread, _l("Nowe zapytanie: %(subject)s", subject=inquiry.subject), lines,
-            details=_inquiry_details(inquiry))
+            details=_inquiry_details(inquiry) + contact)
 
 
 def pes_replied(thread, msg) -> None:
@@ -126,12 +134,12 @@ def pes_closed(thread) -> None:
 
 def guest_confirmation(inquiry) -> None:
     link = external_url("inquiries.confirm", token=access.confirm_token(inquiry))
-    outbox.queue(inquiry.sender_email, _l("Potwierdź wysłanie zapytania: %(subject)s", subject=inquiry.subject),
-                 TEMPLATE, locale=inquiry.locale,
+    # Only the portal's own words: the address was typed by whoever filled in the form, so nothing they wrote
+    # is carried to it before its owner confirms.
+    outbox.queue(inquiry.sender_email, _l("Potwierdź wysłanie zapytania"), TEMPLATE, locale=inquiry.locale,
                  lines=[_l("Aby wysłać zapytanie, potwierdź, że ten adres e-mail należy do Ciebie. Dopóki tego "
                            "nie zrobisz, nikt go nie otrzyma. Jeśli to nie Ty, zignoruj tę wiadomość.")],
-                 details=_inquiry_details(inquiry), link=link, link_label=_l("Potwierdzam i wysyłam zapytanie"),
-                 unsubscribe=None)
+                 details=[], link=link, link_label=_l("Potwierdzam i wysyłam zapytanie"), unsubscribe=None)
 
 
 def reminder_to_pes(thread) -> None:
@@ -161,9 +169,7 @@ def digest(member, threads) -> None:
     link = external_url("inquiries.pes_inbox", pes_id=member.pes_id)
     lines = [_l("Nowe i zaktualizowane zapytania do „%(pes)s”:", pes=member.pes.name)]
     lines += [f"– {t.inquiry.subject}" for t in threads]
-    unsubscribe = external_url("inquiries.unsubscribe", token=access.unsubscribe_token(member))
+    unsubscribe, headers = _unsubscribe(member)
     outbox.queue(member.user.email, _l("Zapytania z ostatniej doby: %(n)s", n=len(threads)), TEMPLATE,
                  locale=member.user.locale or "pl", lines=lines, details=[], link=link,
-                 link_label=_l("Otwórz skrzynkę zapytań"), unsubscribe=unsubscribe,
-                 headers={"List-Unsubscribe": f"<{unsubscribe}>",
-                          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+                 link_label=_l("Otwórz skrzynkę zapytań"), unsubscribe=unsubscribe, headers=headers)

@@ -11,14 +11,19 @@ MAX_CANDIDATES = 200
 SEARCH_PAGE = 1000  # offerings looked at to find the PES behind them
 
 
-def by_refs(refs) -> list[Pes]:
-    """Verified PES named by their refs, in the order given, without repeats."""
-    wanted = list(dict.fromkeys(r for r in refs if r))[:MAX_CANDIDATES]
+def verified_in_order(column, keys) -> list[Pes]:
+    """The verified PES whose `column` (Pes.id or Pes.ref) is among `keys`, in the order of the keys, without
+    repeats; keys of PES that cannot be asked (unknown, unverified) are dropped."""
+    wanted = list(dict.fromkeys(k for k in keys if k))[:MAX_CANDIDATES]
     if not wanted:
         return []
-    found = {p.ref: p for p in db.session.scalars(
-        select(Pes).where(Pes.ref.in_(wanted), Pes.status == "verified"))}
-    return [found[r] for r in wanted if r in found]
+    found = {getattr(p, column.key): p for p in db.session.scalars(
+        select(Pes).where(column.in_(wanted), Pes.status == "verified"))}
+    return [found[k] for k in wanted if k in found]
+
+
+def by_refs(refs) -> list[Pes]:
+    return verified_in_order(Pes.ref, refs)
 
 
 def _codes(value) -> tuple[str, ...]:
@@ -47,6 +52,4 @@ def by_criteria(criteria: dict) -> list[Pes]:
     if not offering_ids:
         return []
     owner = dict(db.session.execute(select(Offering.id, Offering.pes_id).where(Offering.id.in_(offering_ids))).all())
-    pes_ids = list(dict.fromkeys(owner[i] for i in offering_ids if i in owner))[:MAX_CANDIDATES]
-    found = {p.id: p for p in db.session.scalars(select(Pes).where(Pes.id.in_(pes_ids), Pes.status == "verified"))}
-    return [found[i] for i in pes_ids if i in found]
+    return verified_in_order(Pes.id, [owner[i] for i in offering_ids if i in owner])

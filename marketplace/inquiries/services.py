@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 
 from accounts.models import User
 from marketplace import clock
@@ -69,11 +69,9 @@ def blocked_pes_ids(email: str, pes_ids) -> set[int]:
 
 def recipients(pes_ids) -> list[Pes]:
     """The verified PES among the ids, in the order given (others are dropped: they cannot be asked)."""
-    ids = list(dict.fromkeys(int(i) for i in pes_ids))
-    if not ids:
-        return []
-    found = {p.id: p for p in db.session.scalars(select(Pes).where(Pes.id.in_(ids), Pes.status == "verified"))}
-    return [found[i] for i in ids if i in found]
+    from marketplace.inquiries.recipients import verified_in_order
+
+    return verified_in_order(Pes.id, [int(i) for i in pes_ids])
 
 
 def _check(draft: Draft, pes_list: list[Pes], sender: Sender) -> None:
@@ -109,16 +107,18 @@ def create(sender: Sender, draft: Draft, pes_ids, locale: str = "pl") -> Inquiry
         subject=draft.subject.strip(), body=draft.body.strip(), quantity=(draft.quantity or "").strip() or None,
         wanted_by=draft.wanted_by, delivery_powiat=draft.delivery_powiat or None, budget=draft.budget,
         offering_id=draft.offering_id, multi=len(pes_list) > 1, locale=locale,
-        status="sent" if user is not None else "unconfirmed", consent_at=clock.now())
+        status="sent" if _confirmed(user) else "unconfirmed", consent_at=clock.now())
     db.session.add(inquiry)
     # A PES that blocked the sender is left out silently: the sender is not told who blocked them.
     inquiry.threads = [InquiryThread(pes=p, created_at=clock.now(), updated_at=clock.now())
                        for p in pes_list if p.id not in blocked]
+    if not inquiry.threads:
+        raise InquiryError(_("Wybrane podmioty nie przyjmują zapytań z Twojego adresu e-mail."), "recipients")
     db.session.flush()
     for item, path in draft.files:
         db.session.add(InquiryAttachment(inquiry_id=inquiry.id, path=path, name=item.original_name,
                                          content_type=item.content_type, size=item.size))
-    if user is not None:
+    if inquiry.status == "sent":
         send(inquiry)
     else:
         notify.guest_confirmation(inquiry)
@@ -126,32 +126,39 @@ def create(sender: Sender, draft: Draft, pes_ids, locale: str = "pl") -> Inquiry
     return inquiry
 
 
+def _confirmed(user: User | None) -> bool:
+    """An account whose address is confirmed sends at once; a guest, or an account that has not confirmed its
+    address yet, confirms this inquiry by a link first (nobody sends in someone else's name)."""
+    return user is not None and user.is_confirmed
+
+
 def send(inquiry: Inquiry) -> None:
-    """The inquiry goes out: each recipient PES is told (or will be, in its digest)."""
+    """The inquiry goes out: each recipient PES is told (or will be, in its digest). A PES suspended, or one
+    that blocked the sender, since the form was filled in (a guest confirms up to days later) is left out."""
     inquiry.status = "sent"
     inquiry.sent_at = clock.now()
-    for thread in inquiry.threads:
+    blocked = blocked_pes_ids(inquiry.sender_email, [t.pes_id for t in inquiry.threads])
+    for thread in list(inquiry.threads):
+        if thread.pes.status != "verified" or thread.pes_id in blocked:
+            inquiry.threads.remove(thread)
+            continue
         thread.created_at = thread.updated_at = inquiry.sent_at
         notify.new_inquiry(thread)
 
 
 def confirm_guest(inquiry_id: int, email_fingerprint: str) -> tuple[Inquiry, bool]:
     """Send a guest's inquiry once its address is confirmed. Returns (inquiry, sent_now); a link used twice
-    just shows the inquiry. The row is locked so that two clicks at once send it once."""
+    just shows the inquiry. A conditional update claims it, so that two clicks at once send it once."""
     from accounts import tokens
 
-    inquiry = db.session.scalar(select(Inquiry).where(Inquiry.id == inquiry_id).with_for_update())
+    inquiry = db.session.get(Inquiry, inquiry_id)
     if inquiry is None or tokens.fingerprint(inquiry.sender_email) != email_fingerprint:
         raise InquiryError(_("Ten link nie jest już ważny."))
-    if inquiry.status != "unconfirmed":
+    claimed = db.session.execute(update(Inquiry).where(Inquiry.id == inquiry_id, Inquiry.status == "unconfirmed")
+                                 .values(status="sent").execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(inquiry)
+    if not claimed:
         return inquiry, False
     send(inquiry)
     db.session.flush()
     return inquiry, True
-
-
-def sent_today(email: str) -> int:
-    """How many inquiries this address sent today (the per-address cap for guests)."""
-    start = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    return db.session.scalar(select(func.count(Inquiry.id)).where(
-        Inquiry.sender_email == normalise_email(email), Inquiry.created_at >= start)) or 0

@@ -16,6 +16,7 @@ from marketplace import clock
 from marketplace.extensions import db
 from marketplace.inquiries import notify
 from marketplace.inquiries.models import (
+    OPEN_STATUSES,
     Inquiry,
     InquiryAttachment,
     InquiryMessage,
@@ -56,6 +57,34 @@ def _require_open(thread: InquiryThread) -> None:
         raise InquiryError(_("To zapytanie jest zamknięte; nie można już w nim pisać."))
     if not thread.is_open and thread.status != "accepted":
         raise InquiryError(_("Ta rozmowa jest zamknięta; nie można już w niej pisać."))
+    if thread.pes.status != "verified":
+        raise InquiryError(_("Ten podmiot jest obecnie niedostępny w portalu; rozmowa jest wstrzymana."))
+
+
+def _move(model, row_id: int, allowed: dict, **values) -> bool:
+    """Change a row only if it still is as this request saw it (a conditional UPDATE): of two requests racing
+    to change one inquiry, thread or quote, the second finds the condition false and changes nothing."""
+    conditions = [model.id == row_id]
+    for column, accepted in allowed.items():
+        attr = getattr(model, column)
+        conditions.append(attr.in_(accepted) if isinstance(accepted, (tuple, list)) else
+                          (attr.is_(None) if accepted is None else attr == accepted))
+    return bool(db.session.execute(update(model).where(*conditions).values(**values)
+                                   .execution_options(synchronize_session=False)).rowcount)
+
+
+def _settle_quotes(thread: InquiryThread, status: str, now) -> None:
+    """The thread's standing quotes end (withdrawn by the PES, or declined by the buyer)."""
+    db.session.execute(update(Quote).where(Quote.thread_id == thread.id, Quote.status == "offered")
+                       .values(status=status, decided_at=now).execution_options(synchronize_session=False))
+    for quote in thread.quotes:
+        db.session.refresh(quote)
+
+
+def _set_thread(thread: InquiryThread, status: str, now, from_statuses=OPEN_STATUSES, **flags) -> None:
+    if not _move(InquiryThread, thread.id, {"status": from_statuses}, status=status, updated_at=now, **flags):
+        raise InquiryError(_("Ta rozmowa zmieniła się w międzyczasie; odśwież stronę i spróbuj ponownie."))
+    db.session.refresh(thread)
 
 
 def seen_by_pes(thread: InquiryThread) -> None:
@@ -74,8 +103,8 @@ def pes_reply(thread: InquiryThread, user, body: str, files=()) -> InquiryMessag
     if not (body or "").strip():
         raise InquiryError(_("Napisz treść odpowiedzi."), "body")
     msg = _message(thread, "pes", user, body, files)
-    if thread.status in ("new", "read"):
-        thread.status = "answered"
+    _move(InquiryThread, thread.id, {"status": ("new", "read")}, status="answered")
+    db.session.refresh(thread)
     thread.first_answer_at = thread.first_answer_at or msg.created_at
     thread.buyer_unread, thread.pes_unread = True, False
     notify.pes_replied(thread, msg)
@@ -91,18 +120,15 @@ def pes_quote(thread: InquiryThread, user, draft: QuoteDraft, body: str = "") ->
         raise InquiryError(_("Data ważności oferty nie może być w przeszłości."), "valid_until")
     if draft.delivery_date is not None and draft.delivery_date < clock.today():
         raise InquiryError(_("Termin realizacji nie może być w przeszłości."), "delivery_date")
-    for old in thread.quotes:
-        if old.status == "offered":
-            old.status, old.decided_at = "withdrawn", clock.now()
+    _set_thread(thread, "quoted", clock.now(), buyer_unread=True, pes_unread=False)
+    _settle_quotes(thread, "withdrawn", clock.now())
     msg = _message(thread, "pes", user, body or _("Przesyłamy ofertę cenową."))
     quote = Quote(thread=thread, message=msg, net=draft.net, vat_rate=draft.vat_rate,
                   gross=gross(draft.net, draft.vat_rate), valid_until=draft.valid_until,
                   delivery_date=draft.delivery_date, delivery_terms=(draft.delivery_terms or "").strip(),
                   author_id=getattr(user, "id", None), created_at=msg.created_at)
     db.session.add(quote)
-    thread.status = "quoted"
     thread.first_answer_at = thread.first_answer_at or msg.created_at
-    thread.buyer_unread, thread.pes_unread = True, False
     db.session.flush()
     notify.quote_sent(thread, quote)
     return quote
@@ -120,50 +146,42 @@ def buyer_reply(thread: InquiryThread, user, body: str, files=()) -> InquiryMess
 
 def accept(inquiry: Inquiry, quote: Quote) -> None:
     """The buyer accepts one quote: its PES is told; the other PES of the inquiry are thanked and told that
-    another offer was chosen. A second acceptance (another tab, a double click) changes nothing."""
+    another offer was chosen. Every step is a conditional update, so a second acceptance (another tab, a double
+    click), a close or a new quote racing with this one leaves exactly one outcome."""
     thread = quote.thread
     if thread.inquiry_id != inquiry.id:
         raise InquiryError(_("Ta oferta nie należy do tego zapytania."))
     if inquiry.status != "sent":
         raise InquiryError(_("To zapytanie jest zamknięte."))
-    if quote.status != "offered" or quote.valid_until < clock.today():
+    _require_open(thread)
+    now, today = clock.now(), clock.today()
+    if not _move(Inquiry, inquiry.id, {"status": "sent", "accepted_quote_id": None}, accepted_quote_id=quote.id):
+        raise InquiryError(_("W tym zapytaniu przyjęto już ofertę albo je zamknięto."))
+    if quote.valid_until < today or not _move(Quote, quote.id, {"status": "offered"}, status="accepted",
+                                              decided_at=now):
         raise InquiryError(_("Tej oferty nie można już przyjąć: została wycofana, zastąpiona nową albo "
                              "minął jej termin ważności."))
-    won = db.session.execute(
-        update(Inquiry).where(Inquiry.id == inquiry.id, Inquiry.accepted_quote_id.is_(None))
-        .values(accepted_quote_id=quote.id).execution_options(synchronize_session=False)).rowcount
-    if not won:
-        raise InquiryError(_("W tym zapytaniu przyjęto już ofertę."))
+    _set_thread(thread, "accepted", now, pes_unread=True)
     db.session.refresh(inquiry)
-    now = clock.now()
-    quote.status, quote.decided_at = "accepted", now
-    thread.status, thread.pes_unread, thread.updated_at = "accepted", True, now
+    db.session.refresh(quote)
     notify.quote_accepted(thread, quote)
     for other in inquiry.threads:
-        if other.id != thread.id and other.status in ("new", "read", "answered", "quoted"):
-            _decline(other, now)
-
-
-def _decline(thread: InquiryThread, now) -> None:
-    for q in thread.quotes:
-        if q.status == "offered":
-            q.status, q.decided_at = "declined", now
-    thread.status, thread.pes_unread, thread.updated_at = "declined", True, now
-    notify.other_chosen(thread)
+        if other.id != thread.id and other.is_open:
+            _settle_quotes(other, "declined", now)
+            _set_thread(other, "declined", now, pes_unread=True)
+            notify.other_chosen(other)
 
 
 def close_inquiry(inquiry: Inquiry) -> None:
     """The buyer ends the inquiry without choosing (or after choosing): open threads are closed and told."""
-    if inquiry.status == "closed":
-        raise InquiryError(_("To zapytanie jest już zamknięte."))
     now = clock.now()
-    inquiry.status, inquiry.closed_at = "closed", now
+    if not _move(Inquiry, inquiry.id, {"status": "sent"}, status="closed", closed_at=now):
+        raise InquiryError(_("To zapytanie jest już zamknięte."))
+    db.session.refresh(inquiry)
     for thread in inquiry.threads:
         if thread.is_open:
-            for q in thread.quotes:
-                if q.status == "offered":
-                    q.status, q.decided_at = "declined", now
-            thread.status, thread.pes_unread, thread.updated_at = "closed", True, now
+            _settle_quotes(thread, "declined", now)
+            _set_thread(thread, "closed", now, pes_unread=True)
             notify.inquiry_closed(thread)
 
 
@@ -171,11 +189,9 @@ def pes_close(thread: InquiryThread, user, body: str = "") -> None:
     """The PES will not make an offer; the buyer is told, with the PES's words if it gave some."""
     if not thread.is_open:
         raise InquiryError(_("Ta rozmowa jest już zamknięta."))
+    _set_thread(thread, "closed", clock.now(), buyer_unread=True, pes_unread=False)
+    _settle_quotes(thread, "withdrawn", clock.now())
     _message(thread, "pes", user, body or _("Dziękujemy za zapytanie. Nie możemy przygotować oferty."))
-    for q in thread.quotes:
-        if q.status == "offered":
-            q.status, q.decided_at = "withdrawn", clock.now()
-    thread.status, thread.buyer_unread, thread.pes_unread = "closed", True, False
     notify.pes_closed(thread)
 
 
@@ -188,7 +204,8 @@ def block_sender(thread: InquiryThread, user) -> bool:
         return False
     db.session.add(SenderBlock(pes_id=thread.pes_id, email=email, created_by_id=user.id))
     if thread.is_open:
-        thread.status = "closed"
+        _set_thread(thread, "closed", clock.now(), pes_unread=False)
+        _settle_quotes(thread, "withdrawn", clock.now())
     return True
 
 
@@ -204,11 +221,13 @@ def report(thread: InquiryThread, reason: str) -> None:
 
 
 def expire_due(today: date | None = None) -> int:
-    """Quotes past their validity lapse; a thread whose only standing quote lapsed is marked expired."""
+    """Quotes past their validity lapse. A thread whose standing quote lapsed is marked expired (still open:
+    the PES may quote again) and the buyer sees it as news."""
     today = today or clock.today()
     lapsed = db.session.scalars(db.select(Quote).where(Quote.status == "offered", Quote.valid_until < today)).all()
     for quote in lapsed:
-        quote.status, quote.decided_at = "expired", clock.now()
-        if quote.thread.status == "quoted":
-            quote.thread.status, quote.thread.buyer_unread = "expired", True
+        if not _move(Quote, quote.id, {"status": "offered"}, status="expired", decided_at=clock.now()):
+            continue
+        _move(InquiryThread, quote.thread_id, {"status": "quoted"}, status="expired", buyer_unread=True,
+              updated_at=clock.now())
     return len(lapsed)

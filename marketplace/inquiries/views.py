@@ -12,14 +12,30 @@ from sqlalchemy import func, select
 from catalog.mark import uploads
 from catalog.models import Offering
 from marketplace import clock, outbox
+from marketplace.core.urls import MAX_INT
 from marketplace.extensions import db
 from marketplace.inquiries import access, recipients, services, threads
-from marketplace.inquiries.forms import AcceptForm, ConfirmForm, CriteriaForm, InquiryForm, ReplyForm
+from marketplace.inquiries.forms import (
+    MAX_FILES,
+    AcceptForm,
+    ConfirmForm,
+    CriteriaForm,
+    InquiryForm,
+    ReplyForm,
+    attachment_limit,
+)
 from marketplace.inquiries.limits import inquiry_limited, message_limited, note_sent
 from marketplace.inquiries.models import Inquiry, InquiryThread, Quote
+from marketplace.inquiries.services import MAX_SUBJECT
 
 bp = Blueprint("inquiries", __name__)
 FOLDER = "inquiries"
+
+
+@bp.before_request
+def _room_for_attachments() -> None:
+    """Forms here may carry MAX_FILES attachments at the full size each, and the text."""
+    request.max_content_length = MAX_FILES * attachment_limit() + 1024 * 1024
 
 
 @bp.app_context_processor
@@ -85,7 +101,7 @@ def compose():
         return redirect(url_for("inquiries.choose"))
     form = InquiryForm(guest=not current_user.is_authenticated)
     if request.method == "GET" and offering is not None:
-        form.subject.data = _("Zapytanie o ofertę: %(title)s", title=offering.title)
+        form.subject.data = _("Zapytanie o ofertę: %(title)s", title=offering.title)[:MAX_SUBJECT]
     if not form.validate_on_submit():
         return _compose_page(form, chosen, offering, 422 if request.method == "POST" else 200)
     if form.website.data:  # the hidden field: a bot; it is told what a person would be told, nothing is kept
@@ -96,9 +112,9 @@ def compose():
     if inquiry is None:
         return _compose_page(form, chosen, offering, 422)
     note_sent()
-    if inquiry.sender_id is None:
+    if inquiry.status == "unconfirmed":
         return render_template("inquiries/sent.html", inquiry=inquiry, guest=True)
-    flash(_("Zapytanie wysłano do %(n)s podmiotów.", n=len(inquiry.threads)) if inquiry.multi
+    flash(_("Zapytanie wysłano do %(n)s podmiotów.", n=len(chosen)) if inquiry.multi
           else _("Zapytanie wysłano."), "success")
     return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id))
 
@@ -122,14 +138,19 @@ def choose():
                            ask=bool(request.args))
 
 
-@bp.get("/zapytania/potwierdz/<token>")
+@bp.route("/zapytania/potwierdz/<token>", methods=["GET", "POST"])
 def confirm(token: str):
-    """The guest's confirmation link: the inquiry goes out now (once, however often the link is used)."""
+    """The confirmation link: the page asks, and the inquiry goes out on the button (once, however often the
+    link is used). A GET sends nothing, since mail scanners open the links in the mail they check."""
     claims = access.read_token("confirm", token, current_app.config["CONFIRM_TOKEN_MAX_AGE"])
-    if claims is None:
+    inquiry = db.session.get(Inquiry, int(claims.get("i", 0))) if claims else None
+    if inquiry is None:
         return render_template("inquiries/link_invalid.html"), 400
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template("inquiries/confirm.html", inquiry=inquiry, form=form)
     try:
-        inquiry, sent_now = services.confirm_guest(int(claims.get("i", 0)), str(claims.get("em", "")))
+        inquiry, sent_now = services.confirm_guest(inquiry.id, str(claims.get("em", "")))
     except services.InquiryError:
         outbox.rollback()
         return render_template("inquiries/link_invalid.html"), 400
@@ -163,7 +184,7 @@ def inbox():
         select(Inquiry, func.count(InquiryThread.id),
                func.sum(db.case((InquiryThread.first_answer_at.is_not(None), 1), else_=0)),
                func.sum(db.case((InquiryThread.buyer_unread.is_(True), 1), else_=0)))
-        .join(InquiryThread, InquiryThread.inquiry_id == Inquiry.id)
+        .outerjoin(InquiryThread, InquiryThread.inquiry_id == Inquiry.id)
         .where(Inquiry.sender_id == current_user.id).group_by(Inquiry.id)
         .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())).all()
     return render_template("inquiries/inbox.html", rows=rows)
@@ -206,8 +227,9 @@ def accept(inquiry_id: int):
     """Accept one quote; the other PES are thanked."""
     inquiry = access.sender_inquiry_or_404(inquiry_id)
     form = AcceptForm()
-    quote = db.session.get(Quote, int(form.quote_id.data)) if (form.validate_on_submit()
-                                                               and form.quote_id.data.isdigit()) else None
+    quote_id = form.quote_id.data if form.validate_on_submit() else ""
+    quote = db.session.get(Quote, int(quote_id)) if quote_id.isascii() and quote_id.isdigit() \
+        and 0 < int(quote_id) <= MAX_INT else None
     if quote is None:
         abort(400)
     try:
