@@ -38,7 +38,11 @@ def test_one_message_per_confirmed_moderator_or_admin(app, staff):
     assert [u.email for u in staff_recipients()] == [ADMIN, MODERATOR]
     assert sorted(m.to for m in queued) == [ADMIN, MODERATOR]
     rows = db.session.scalars(select(OutboxMail)).all()
-    assert len(rows) == 2 and all("„Spółdzielnia Socjalna Kłos”" in r.body for r in rows)
+    assert len(rows) == 2 and all("Spółdzielnia Socjalna Kłos" in r.body for r in rows)
+    # Each in the recipient's language: the admin chose English.
+    by_address = {r.to: r.body for r in rows}
+    assert "„Spółdzielnia Socjalna Kłos”" in by_address[MODERATOR]
+    assert "„" not in by_address[ADMIN]
 
 
 def test_a_new_pes_profile_is_announced_to_staff(client, staff, mailbox):
