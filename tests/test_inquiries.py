@@ -332,3 +332,42 @@ def test_text_with_a_nul_byte_gets_a_400_not_an_error(client):
                                                                  body="a\x00b"))
     assert response.status_code == 400
     assert _count(Inquiry) == 0
+
+
+def test_a_moderator_resolves_a_report_and_the_audit_log_records_it(client):
+    from marketplace.audit import AuditEntry
+
+    moderator = make_user(email="moderator@example.org", role="moderator")
+    buyer = make_user(email="gmina@example.org")
+    _made, inquiry = _multi(client, buyer, n=1)
+    thread = inquiry.threads[0]
+    thread.reported_at, thread.report_reason = clock.now(), "Spam."
+    db.session.commit()
+    _log_out(client)
+    assert client.get("/moderacja/zapytania").status_code in (302, 401)  # not for visitors
+    signed_in(client, buyer)
+    assert client.get("/moderacja/zapytania").status_code == 403  # nor for buyers
+    _log_out(client)
+    signed_in(client, moderator)
+    path = f"/moderacja/zapytania/{thread.id}"
+    assert "Spam." in client.get(path).get_data(as_text=True)
+    client.post(path + "/rozpatrzone", data={"csrf_token": csrf_token(client, path)})
+    db.session.expire_all()
+    assert thread.report_resolved_at is not None
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "thread_report.resolve")) is not None
+
+
+def test_a_suspended_pes_cannot_act_in_its_threads(client):
+    buyer = make_user(email="gmina@example.org")
+    made, inquiry = _multi(client, buyer, n=1)
+    _log_out(client)
+    thread = inquiry.threads[0]
+    pes, owner = made[0]
+    pes.status = "suspended"
+    db.session.commit()
+    signed_in(client, owner)
+    path = f"/panel/pes/{pes.id}/zapytania/{thread.id}"
+    response = client.post(path + "/odpowiedz", data={"csrf_token": csrf_token(client, path),
+                                                      "reply-body": "Odpowiadamy mimo zawieszenia."})
+    assert response.status_code == 422 and "niedostępny" in response.get_data(as_text=True)
+    assert _count(InquiryMessage) == 0
