@@ -78,7 +78,11 @@ def demo_command() -> None:
     from marketplace.legal import services as legal
 
     upgrade()
-    if legal.seed_all():  # the terms, privacy policy, contact and accessibility pages, version 1
+    from marketplace.procurement import guidance, legal_data
+
+    # Version 1 of the legal pages, the procurement guidance and the legal values the clause builder uses.
+    seeded = [legal.seed_all(), guidance.seed(), legal_data.seed()]
+    if any(seeded):
         db.session.commit()
     if demo.has_data():
         click.echo("The database already holds data: the demo set was not loaded again.")

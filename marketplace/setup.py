@@ -62,7 +62,8 @@ def register_extensions(app: Flask) -> None:
     import marketplace.inquiries.models
     import marketplace.legal.models
     import marketplace.outbox
-    import marketplace.pes.models  # noqa: F401
+    import marketplace.pes.models
+    import marketplace.procurement.models  # noqa: F401
     import search.models  # noqa: F401
     from accounts.models import User
     from search import sync as search_sync
@@ -113,6 +114,14 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.inquiries.views import bp as inquiries_bp
 
     app.register_blueprint(inquiries_bp)
+    import marketplace.procurement.admin_views  # noqa: F401
+    from marketplace.procurement.views import bp as procurement_bp
+
+    app.register_blueprint(procurement_bp)
+    app.register_blueprint(marketplace.procurement.admin_views.bp)
+    from marketplace.stats.views import bp as stats_bp
+
+    app.register_blueprint(stats_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

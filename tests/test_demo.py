@@ -57,6 +57,12 @@ def test_demo_loads_into_an_empty_database_and_prints_logins(tmp_path, empty_db_
         purchaser = db.session.scalar(select(User).where(User.role == "purchaser"))
         assert purchaser.is_verified_purchaser
 
+        from marketplace.procurement.models import GuidancePage, LegalValue
+
+        assert db.session.scalar(select(func.count()).select_from(GuidancePage)) == 7
+        assert db.session.scalar(select(func.count()).select_from(LegalValue).where(
+            LegalValue.key == "pzp_threshold")) == 2  # 130 000 zł and, from 2026, 170 000 zł
+
         again = runner.invoke(args=["demo"])  # a second run changes nothing and still prints the logins
         assert again.exit_code == 0 and "already holds data" in again.output
         assert db.session.scalar(select(func.count()).select_from(Pes)) == verified

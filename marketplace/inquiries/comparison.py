@@ -7,24 +7,30 @@ file; both exports say the day they show ("Stan na"), since marks and statuses c
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
-import font_lato
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
-from fpdf.enums import TableHeadingsDisplay, XPos, YPos
+from fpdf.enums import TableHeadingsDisplay
 from fpdf.fonts import FontFace
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from catalog.mark.models import QualityMark
 from catalog.models import Offering
-from catalog.pricing import GROSZ, format_price, vat_label
+from catalog.pricing import format_price, vat_label
 from marketplace import clock, region
+from marketplace.core.reports import Document as _Document
+from marketplace.core.reports import amount as _amount
+from marketplace.core.reports import day_text, local_day
+from marketplace.core.reports import line as _line
+from marketplace.core.reports import portal_name as _portal_name
+from marketplace.core.reports import safe_cell as _safe
+from marketplace.core.reports import yes_no as _yes_no
 from marketplace.extensions import db
 from marketplace.inquiries.models import Inquiry, InquiryThread, Quote
 from marketplace.pes.labels import legal_form_label
@@ -34,8 +40,6 @@ STATUS_LABELS = {
     "quoted": _l("Z ofertą cenową"), "accepted": _l("Przyjęte"), "declined": _l("Odrzucone"),
     "closed": _l("Zamknięte"), "expired": _l("Wygasłe"),
 }
-# A spreadsheet runs a cell that begins with one of these as a formula (or after stripping it).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -73,21 +77,6 @@ class ComparisonRow:
 
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
-
-
-def local_day(value: date | datetime | None) -> date | None:
-    """The date in Europe/Warsaw: a reply sent at 23:30 UTC belongs to the next Polish day."""
-    if value is None or not isinstance(value, datetime):
-        return value
-    if value.tzinfo is None:  # SQLite returns naive datetimes, stored in UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(clock.WARSAW).date()
-
-
-def day_text(value: date | datetime | None) -> str:
-    """DD.MM.RRRR, as Polish documents write dates."""
-    day = local_day(value)
-    return day.strftime("%d.%m.%Y") if day else ""
 
 
 def valid_marks(pes_ids, day: date) -> dict[int, tuple[MarkInfo, ...]]:
@@ -156,21 +145,6 @@ def _sender(inquiry: Inquiry) -> str:
     return " – ".join(part for part in (organisation, inquiry.sender_name) if part)
 
 
-def _yes_no(value: bool) -> str:
-    return _("tak") if value else _("nie")
-
-
-def _amount(value: Decimal | None) -> str:
-    """1234,56: a decimal comma and no grouping, so that Polish Excel reads a number."""
-    return "" if value is None else format(Decimal(value).quantize(GROSZ), "f").replace(".", ",")
-
-
-def _safe(value) -> str:
-    """A cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 _CSV_COLUMNS = (
     (_l("Podmiot"), lambda r: r.pes_name),
     (_l("Identyfikator w portalu"), lambda r: r.pes_ref),
@@ -219,34 +193,6 @@ _PDF_COLUMNS = ((_l("Lp."), 7), (_l("Podmiot"), 44), (_l("Siedziba"), 24), (_l("
                 (_l("Data oferty"), 16), (_l("Netto"), 20), (_l("VAT"), 11), (_l("Brutto"), 20),
                 (_l("Oferta ważna do"), 16), (_l("Dostawa"), 47))
 _ACCEPTED_STYLE = FontFace(emphasis="BOLD", fill_color=(226, 242, 230))
-
-
-def _portal_name() -> str:
-    return f"{_('Portal sprzedaży PES')} – {region.name()}"
-
-
-class _Document(FPDF):
-    """Landscape A4 in Lato (its Polish letters), with the portal and the page number at every foot."""
-
-    def __init__(self):
-        super().__init__(orientation="L", format="A4")
-        self.add_font("Lato", "", font_lato.font_files["Lato"])
-        self.add_font("Lato", "B", font_lato.font_files["LatoBold"])
-        self.set_margins(10, 10, 10)
-        self.set_auto_page_break(True, margin=15)
-
-    def footer(self) -> None:
-        self.set_y(-11)
-        self.set_font("Lato", size=7)
-        generated = _("Wygenerowano w portalu „%(portal)s”.", portal=_portal_name())
-        self.cell(w=self.epw * 0.8, h=5, text=generated)
-        self.cell(w=0, h=5, text=_("strona %(page)s z %(pages)s", page=self.page_no(), pages="{nb}"),
-                  align="R")
-
-
-def _line(pdf: FPDF, text: str, size: float = 9, style: str = "") -> None:
-    pdf.set_font("Lato", style, size)
-    pdf.multi_cell(w=0, h=size * 0.5, text=text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _pdf_inquiry(pdf: FPDF, inquiry: Inquiry) -> None:

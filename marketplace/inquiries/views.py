@@ -102,6 +102,8 @@ def compose():
     form = InquiryForm(guest=not current_user.is_authenticated)
     if request.method == "GET" and offering is not None:
         form.subject.data = _("Zapytanie o ofertę: %(title)s", title=offering.title)[:MAX_SUBJECT]
+    elif request.method == "GET" and source.get("temat"):  # the clause builder names the purchase
+        form.subject.data = source.get("temat", "").strip()[:MAX_SUBJECT]
     if not form.validate_on_submit():
         return _compose_page(form, chosen, offering, 422 if request.method == "POST" else 200)
     if form.website.data:  # the hidden field: a bot; it is told what a person would be told, nothing is kept

@@ -1,0 +1,84 @@
+"""What the portal's downloadable reports share: spreadsheet-safe CSV cells, Polish dates, and an A4 PDF in
+Lato (its Polish letters) with the portal's name and the page number at every foot."""
+import csv
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import font_lato
+from flask_babel import gettext as _
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from catalog.pricing import GROSZ
+from marketplace import clock, region
+
+# A spreadsheet runs a cell that begins with one of these as a formula (or after stripping it).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """A cell that a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_bytes(rows) -> bytes:
+    """UTF-8 with BOM, semicolons: what Polish Excel opens with letters and numbers intact."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerows([cell if isinstance(cell, int) else safe_cell(cell) for cell in row] for row in rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def amount(value: Decimal | None) -> str:
+    """1234,56: a decimal comma and no grouping, so that Polish Excel reads a number."""
+    return "" if value is None else format(Decimal(value).quantize(GROSZ), "f").replace(".", ",")
+
+
+def yes_no(value: bool) -> str:
+    return _("tak") if value else _("nie")
+
+
+def local_day(value: date | datetime | None) -> date | None:
+    """The date in Europe/Warsaw: a reply sent at 23:30 UTC belongs to the next Polish day."""
+    if value is None or not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:  # SQLite returns naive datetimes, stored in UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(clock.WARSAW).date()
+
+
+def day_text(value: date | datetime | None) -> str:
+    """DD.MM.RRRR, as Polish documents write dates."""
+    day = local_day(value)
+    return day.strftime("%d.%m.%Y") if day else ""
+
+
+def portal_name() -> str:
+    return f"{_('Portal sprzedaży PES')} – {region.name()}"
+
+
+class Document(FPDF):
+    """A4 in Lato, with the portal and the page number at every foot."""
+
+    def __init__(self, orientation: str = "L"):
+        super().__init__(orientation=orientation, format="A4")
+        self.add_font("Lato", "", font_lato.font_files["Lato"])
+        self.add_font("Lato", "B", font_lato.font_files["LatoBold"])
+        self.set_margins(10, 10, 10)
+        self.set_auto_page_break(True, margin=15)
+
+    def footer(self) -> None:
+        self.set_y(-11)
+        self.set_font("Lato", size=7)
+        generated = _("Wygenerowano w portalu „%(portal)s”.", portal=portal_name())
+        self.cell(w=self.epw * 0.8, h=5, text=generated)
+        self.cell(w=0, h=5, text=_("strona %(page)s z %(pages)s", page=self.page_no(), pages="{nb}"),
+                  align="R")
+
+
+def line(pdf: FPDF, text: str, size: float = 9, style: str = "") -> None:
+    """A paragraph across the page's width."""
+    pdf.set_font("Lato", style, size)
+    pdf.multi_cell(w=0, h=size * 0.5, text=text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)

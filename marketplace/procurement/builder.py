@@ -1,0 +1,53 @@
+"""One run of the clause builder: the inputs read from the form, the regime and instruments the rules give,
+the clause texts, and the legal state used. Views, documents and saved results all start from here.
+"""
+from dataclasses import dataclass, field
+from datetime import date
+
+from marketplace import clock
+from marketplace.procurement import clauses, rules, shortlist
+from marketplace.procurement.legal_state import Entry, LegalState
+
+
+@dataclass
+class Result:
+    inputs: rules.Inputs
+    params: clauses.Params
+    regime: rules.Regime
+    fits: list[rules.Fit]
+    clauses: list[clauses.Clause]
+    legal: LegalState
+    computed_on: date
+    art15a: bool = False
+    unverified: list[Entry] = field(default_factory=list)
+
+    @property
+    def fitting(self) -> list[rules.Fit]:
+        return [f for f in self.fits if f.fits]
+
+    def default_list(self) -> str:
+        """Which shortlist to show first: the reservation that fits, else every matching PES."""
+        if any(f.code == "art94" for f in self.fitting):
+            return "art94"
+        return "art15a" if self.art15a else "all"
+
+    def min_share(self) -> int:
+        return int(self.legal.amount("reserved_min_share", self.inputs.start))
+
+
+def run(inputs: rules.Inputs, params: clauses.Params, legal: LegalState) -> Result:
+    reg, fits = rules.evaluate(inputs, legal)
+    art15a = any(key == "art15a_follows_threshold" for key, _day in legal.used)
+    texts = clauses.build(fits, params, legal, inputs.start, art15a)
+    legal.entry("reserved_min_share", inputs.start)
+    used = legal.used_entries()
+    return Result(inputs, params, reg, fits, texts, legal, clock.today(), art15a,
+                  [e for e in used if not e.verified])
+
+
+def suppliers(result: Result, kind: str | None = None):
+    """The live shortlist for a result: its place, subject, and the chosen reservation's conditions."""
+    kind = kind if kind in shortlist.FILTERS else result.default_list()
+    found, total = shortlist.find(result.inputs.categories, result.inputs.cpv, result.inputs.powiats, kind,
+                                  result.min_share())
+    return kind, found, total
