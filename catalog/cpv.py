@@ -24,7 +24,7 @@ from marketplace.extensions import db
 
 DATA_FILE = Path(__file__).parent / "data" / "cpv_pl.csv"
 WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7)
-CODE_RE = re.compile(r"\d{8}-\d")
+CODE_RE = re.compile(r"[0-9]{8}-[0-9]")
 BATCH = 500
 
 
@@ -79,7 +79,7 @@ def normalise(code) -> str:
     """The canonical "NNNNNNNN-N" form of "55524000-9", "555240009", "55524000" (check digit added)
     or "55.52.40.00-9"; ValueError with a reason when it is not a valid code."""
     text = re.sub(r"[\s.]", "", str(code or ""))
-    match = re.fullmatch(r"(\d{8})-?(\d)?", text)
+    match = re.fullmatch(r"([0-9]{8})-?([0-9])?", text)  # ASCII digits: other scripts' digits are no code
     if not match:
         raise ValueError(_("kod CPV ma postać 12345678-9"))
     expected = expected_digit(match.group(1))

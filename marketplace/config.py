@@ -110,6 +110,8 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "INQUIRY_LIMIT_PER_ACCOUNT": env.get("INQUIRY_LIMIT_PER_ACCOUNT") or "30 per day",
         "INQUIRY_LIMIT_PER_EMAIL": env.get("INQUIRY_LIMIT_PER_EMAIL") or "5 per day",
         "INQUIRY_MESSAGE_LIMIT": env.get("INQUIRY_MESSAGE_LIMIT") or "60 per hour",
+        # Downloads of the clause builder's documents and reports per client address (each is made anew).
+        "PROCUREMENT_FILE_LIMIT": env.get("PROCUREMENT_FILE_LIMIT") or "30 per minute",
         # The most PES one inquiry may go to, and the largest attachment.
         "INQUIRY_MAX_RECIPIENTS": int(env.get("INQUIRY_MAX_RECIPIENTS") or 50),
         "INQUIRY_ATTACHMENT_MAX_BYTES": int(env.get("INQUIRY_ATTACHMENT_MAX_BYTES") or 5 * 1024 * 1024),

@@ -110,11 +110,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(favourites_bp)
     import marketplace.inquiries.file_views
-    import marketplace.inquiries.pes_views  # noqa: F401
+    import marketplace.inquiries.pes_views
     from marketplace.inquiries.views import bp as inquiries_bp
 
     app.register_blueprint(inquiries_bp)
-    import marketplace.procurement.admin_views  # noqa: F401
+    import marketplace.procurement.admin_views
     from marketplace.procurement.views import bp as procurement_bp
 
     app.register_blueprint(procurement_bp)

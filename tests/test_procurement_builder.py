@@ -20,6 +20,7 @@ QUERY = ("value=250000&start=2026-03-02&kind=services&purchaser=local&aims=emplo
          "&cpv=55524000-9&powiat=0463&groups=disabled&groups=homeless&share=35&persons=3&months=18"
          "&verification=statement&penalty=2500&activities=przygotowanie+posi%C5%82k%C3%B3w")
 BASE = "/zamowienia-publiczne/kreator"
+QUERY30 = QUERY.replace("share=35", "share=30")
 
 
 def text_of(html: str) -> str:
@@ -64,17 +65,19 @@ def test_a_result_names_the_regime_the_instruments_and_fills_the_clauses(client,
 
 
 def test_the_shortlist_keeps_the_reservations_conditions(client, catalogue):
-    """Art. 94: a social cooperative, or an integration mission with at least 30% (29% is not enough);
-    the place of performance and verification count too."""
-    html = client.get(f"{BASE}?{QUERY}").get_data(as_text=True)
+    """Art. 94: a social cooperative, or an integration mission with at least 30% (29% is not enough), or
+    with the higher share the purchaser asks for; the place of performance and verification count too."""
+    html = client.get(f"{BASE}?{QUERY30}").get_data(as_text=True)
     assert names(html) == {"Fundacja Trzydzieści", "Spółdzielnia Socjalna Obiadek"}
+    asking_35 = client.get(f"{BASE}?{QUERY}").get_data(as_text=True)
+    assert names(asking_35) == {"Spółdzielnia Socjalna Obiadek"}
     everyone = client.get(f"{BASE}?{QUERY}&lista=all").get_data(as_text=True)
     assert names(everyone) == {"Fundacja Trzydzieści", "Fundacja Dwadzieścia Dziewięć",
                                "Spółdzielnia Socjalna Obiadek"}
 
 
 def test_the_send_button_names_every_pes_of_the_shortlist(client, catalogue, app):
-    html = client.get(f"{BASE}?{QUERY}").get_data(as_text=True)
+    html = client.get(f"{BASE}?{QUERY30}").get_data(as_text=True)
     form = html[html.index('action="/zapytania/nowe"'):]
     form = form[:form.index("</form>")]
     refs = re.findall(r'name="pes" value="([^"]+)"', form)
@@ -106,13 +109,13 @@ def test_the_pdf_holds_the_filled_values(client, catalogue):
 
 
 def test_the_market_survey_report_lists_the_shortlist_dated(client, catalogue):
-    csv_text = client.get(f"{BASE}/rozeznanie-rynku.csv?{QUERY}").data.decode("utf-8-sig")
+    csv_text = client.get(f"{BASE}/rozeznanie-rynku.csv?{QUERY30}").data.decode("utf-8-sig")
     assert csv_text.startswith("Raport z rozeznania rynku")
     assert "Stan na;" in csv_text
     assert "Fundacja Trzydzieści;fundacja;9562307980" in csv_text
     assert "misja integracyjna i 30% zatrudnionych z grup art. 94" in csv_text
     assert "Fundacja Dwadzieścia Dziewięć" not in csv_text
-    pdf = client.get(f"{BASE}/rozeznanie-rynku.pdf?{QUERY}")
+    pdf = client.get(f"{BASE}/rozeznanie-rynku.pdf?{QUERY30}")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Fundacja Trzydzieści" in text and "biuro@trzydziesci.example.org" in text
 
@@ -121,7 +124,12 @@ def test_the_market_survey_report_lists_the_shortlist_dated(client, catalogue):
     ("value=abc&start=2026-03-02&kind=supplies&purchaser=local", "Podaj kwotę liczbą"),
     ("value=-5&start=2026-03-02&kind=supplies&purchaser=local", "większa od zera"),
     ("value=100,005&start=2026-03-02&kind=supplies&purchaser=local", "dwa miejsca po przecinku"),
-    ("value=1000&start=2019-03-02&kind=supplies&purchaser=local", "od 1 stycznia 2021"),
+    ("value=1000&start=2023-12-31&kind=supplies&purchaser=local", "wszczętych od 01.01.2024"),
+    ("value=1000&start=2028-01-01&kind=supplies&purchaser=local", "wszczętych po 31.12.2027"),
+    ("value=1000&start=2026-03-02&kind=supplies&purchaser=local&share=1000", "Najwyżej 100%"),
+    ("value=1000&start=2026-03-02&kind=supplies&purchaser=local&weight=0", "Od 1 do 60%"),
+    ("value=1e9999&start=2026-03-02&kind=supplies&purchaser=local", "zbyt duża"),
+    ("value=NaN&start=2026-03-02&kind=supplies&purchaser=local", "większa od zera"),
     ("value=1000&start=2026-03-02&kind=supplies&purchaser=local&cpv=55524000-1", "niepoprawna cyfra kontrolna"),
     ("value=1000&start=2026-03-02&kind=supplies&purchaser=local&share=29", "co najmniej 30%"),
     ("value=1000&start=2026-03-02&purchaser=local", "Wybierz rodzaj zamówienia"),
@@ -191,3 +199,28 @@ def test_saving_needs_the_csrf_token(client, app, catalogue):
 def test_an_unknown_shared_result_is_not_found(client):
     assert client.get("/zamowienia-publiczne/wynik/nie-ma-takiego").status_code == 404
     assert client.get(f"{BASE}/plik.exe?{QUERY}").status_code == 404
+
+
+def test_odd_queries_do_not_break_the_page(client, catalogue):
+    """Parameters the form does not know are dropped, not passed on into links; control characters are
+    removed before they reach the .docx."""
+    for extra in ("&name=x", "&_anchor=x", "&_method=POST", "&_scheme=javascript", "&lista=nie-ma"):
+        assert client.get(f"{BASE}?{QUERY}{extra}").status_code == 200
+    query = QUERY.replace("activities=przygotowanie+posi%C5%82k%C3%B3w", "activities=mycie%01%0bokien")
+    docx = client.get(f"{BASE}/klauzule.docx?{query}")
+    assert docx.status_code == 200
+    assert "mycieokien" in "\n".join(p.text for p in Document(io.BytesIO(docx.data)).paragraphs)
+
+
+@pytest.mark.parametrize(("persons", "words"), [(1, "1 osobę"), (3, "3 osoby"), (5, "5 osób"), (12, "12 osób"),
+                                                (22, "22 osoby")])
+def test_persons_are_counted_in_polish(client, persons, words):
+    page = text_of(client.get(f"{BASE}?{QUERY.replace('persons=3', f'persons={persons}')}").get_data(as_text=True))
+    assert f"zatrudnił przy realizacji zamówienia {words} " in page
+
+
+def test_social_services_have_their_own_eu_threshold(client):
+    query = "value=1000000&start=2026-03-02&kind=services&purchaser=local&cpv=55524000-9"
+    assert "Tryb: Pzp, od progów unijnych" in text_of(client.get(f"{BASE}?{query}").get_data(as_text=True))
+    page = text_of(client.get(f"{BASE}?{query}&social_services=y").get_data(as_text=True))
+    assert "Tryb: Pzp, poniżej progów unijnych" in page and "3 232 500,00 zł" in page

@@ -119,8 +119,27 @@ def test_the_result_names_the_legal_state_it_used(ctx):
 
 def test_a_day_before_any_known_threshold_is_refused(ctx):
     with pytest.raises(MissingValue):
-        rules.regime(inputs("200000", start=date(2020, 12, 31)), shipped_state())
+        rules.regime(inputs("200000", start=date(2023, 12, 31)), shipped_state())
 
 
 def test_money_is_written_the_polish_way():
     assert rules.money(Decimal("930960")) == "930\u00a0960,00\u00a0zł"
+
+
+def test_art15a_follows_the_data(ctx):
+    """When moderators record that art. 15a does not reach the Pzp threshold, the builder stops offering it."""
+    from dataclasses import replace
+
+    from marketplace.procurement.legal_state import LegalState
+
+    legal = shipped_state()
+    off = LegalState([replace(e, value="0") if e.key == "art15a_follows_threshold" else e for e in legal.entries])
+    _reg, found = rules.evaluate(inputs("50000"), off)
+    assert not any("15a" in r and "może zastrzec" in r for r in found[0].reasons)
+
+
+def test_values_past_their_period_are_not_used(ctx):
+    """The EU thresholds and the rate for 2026–2027 end on 31 December 2027: a later start has no data."""
+    with pytest.raises(MissingValue):
+        rules.regime(inputs("200000", start=date(2028, 1, 1)), shipped_state())
+    assert rules.regime(inputs("200000", start=date(2027, 12, 31)), shipped_state()).eur_rate == Decimal("4.31")

@@ -46,6 +46,7 @@ def sent_inquiry(pes, sent_at: datetime, sender=None, answered: bool = False, st
     inquiry = Inquiry(sender_id=sender.id if sender else None, sender_name="Anna Kowalska",
                       sender_email=sender.email if sender else "gosc@example.org", subject="Obiady",
                       body="Prosimy o ofertę.", status=status, created_at=sent_at,
+                      institution_id=sender.institution_id if sender and sender.is_verified_purchaser else None,
                       sent_at=sent_at if status != "unconfirmed" else None)
     thread = InquiryThread(inquiry=inquiry, pes=pes, status="answered" if answered else "new",
                            created_at=sent_at, updated_at=sent_at,
@@ -125,7 +126,11 @@ def test_a_public_purchasers_inquiry_with_an_accepted_quote_counts_in_its_month(
     officer = make_user("urzednik@example.org", role="purchaser", institution=make_institution(),
                         institution_status="verified")
     buyer = make_user("kupujaca@example.org")
+    # An account that chose the purchaser role but whose tie to an institution nobody checked yet.
+    unchecked = make_user("niesprawdzony@example.org", role="purchaser", institution=make_institution(
+        name="Gmina Nowa", nip="9562307980", status="pending"), institution_status="pending")
     db.session.commit()
+    sent_inquiry(first, clock.now(), sender=unchecked)
     query = f"pes={first.ref}&pes={second.ref}"
     signed_in(client, officer)
     assert client.post("/zapytania/nowe", data=inquiry_form(client, query, pes=[first.ref, second.ref])
@@ -146,7 +151,7 @@ def test_a_public_purchasers_inquiry_with_an_accepted_quote_counts_in_its_month(
     html = page(client)
     assert table(html, "zamawiajacy-publiczni")["marzec 2026"] == ["1", "1"]
     assert table(html, "zamawiajacy-publiczni")["luty 2026"] == ["0", "0"]
-    assert table(html, "zapytania")["marzec 2026"] == ["2", "1"]  # the buyer's inquiry has no answer yet
+    assert table(html, "zapytania")["marzec 2026"] == ["3", "1"]  # the others have no answer yet
     assert re.search(r"<dt>w tym od zamawiających publicznych</dt>\s*<dd>1</dd>", html)
 
 

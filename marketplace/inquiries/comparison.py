@@ -4,8 +4,6 @@ One row per asked PES: who it is (legal form, NIP, art. 94 Pzp, a quality mark v
 conversation stands and its quote. The same rows feed the page, a CSV for Polish Excel and a PDF to print and
 file; both exports say the day they show ("Stan na"), since marks and statuses change afterwards.
 """
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,10 +24,9 @@ from catalog.pricing import format_price, vat_label
 from marketplace import clock, region
 from marketplace.core.reports import Document as _Document
 from marketplace.core.reports import amount as _amount
-from marketplace.core.reports import day_text, local_day
+from marketplace.core.reports import csv_bytes, day_text, local_day
 from marketplace.core.reports import line as _line
 from marketplace.core.reports import portal_name as _portal_name
-from marketplace.core.reports import safe_cell as _safe
 from marketplace.core.reports import yes_no as _yes_no
 from marketplace.extensions import db
 from marketplace.inquiries.models import Inquiry, InquiryThread, Quote
@@ -177,15 +174,11 @@ def _heading(inquiry: Inquiry, day: date) -> list[tuple[str, str]]:
 def to_csv(inquiry: Inquiry, day: date | None = None) -> bytes:
     """UTF-8 with BOM, semicolons: what Polish Excel opens with letters and numbers intact."""
     day = day or clock.today()
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([_("Porównanie ofert")])
-    writer.writerows([_safe(label), _safe(value)] for label, value in _heading(inquiry, day))
-    writer.writerow([])
-    writer.writerow([_("Lp.")] + [str(label) for label, _get in _CSV_COLUMNS])
-    for number, row in enumerate(rows(inquiry, day), start=1):
-        writer.writerow([number] + [_safe(get(row)) for _label, get in _CSV_COLUMNS])
-    return out.getvalue().encode("utf-8-sig")
+    table = [[_("Porównanie ofert")], *([label, value] for label, value in _heading(inquiry, day)), [],
+             [_("Lp.")] + [str(label) for label, _get in _CSV_COLUMNS]]
+    table += [[number] + [get(row) for _label, get in _CSV_COLUMNS]
+              for number, row in enumerate(rows(inquiry, day), start=1)]
+    return csv_bytes(table)
 
 
 _PDF_COLUMNS = ((_l("Lp."), 7), (_l("Podmiot"), 44), (_l("Siedziba"), 24), (_l("Art. 94 Pzp"), 12),

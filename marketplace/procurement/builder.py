@@ -1,12 +1,12 @@
 """One run of the clause builder: the inputs read from the form, the regime and instruments the rules give,
 the clause texts, and the legal state used. Views, documents and saved results all start from here.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from marketplace import clock
 from marketplace.procurement import clauses, rules, shortlist
-from marketplace.procurement.legal_state import Entry, LegalState
+from marketplace.procurement.legal_state import LegalState
 
 
 @dataclass
@@ -19,7 +19,6 @@ class Result:
     legal: LegalState
     computed_on: date
     art15a: bool = False
-    unverified: list[Entry] = field(default_factory=list)
 
     @property
     def fitting(self) -> list[rules.Fit]:
@@ -32,17 +31,17 @@ class Result:
         return "art15a" if self.art15a else "all"
 
     def min_share(self) -> int:
-        return int(self.legal.amount("reserved_min_share", self.inputs.start))
+        """The share of art. 94 the shortlist asks of a PES: the purchaser's own, never below the law's."""
+        return max(int(self.legal.amount("reserved_min_share", self.inputs.start)), self.params.share)
 
 
-def run(inputs: rules.Inputs, params: clauses.Params, legal: LegalState) -> Result:
+def run(inputs: rules.Inputs, params: clauses.Params, legal: LegalState, day: date | None = None) -> Result:
+    """The result as computed on `day` (today, or the day a saved result was saved)."""
     reg, fits = rules.evaluate(inputs, legal)
-    art15a = any(key == "art15a_follows_threshold" for key, _day in legal.used)
+    art15a = rules.art15a_offered(inputs, reg, legal)
     texts = clauses.build(fits, params, legal, inputs.start, art15a)
     legal.entry("reserved_min_share", inputs.start)
-    used = legal.used_entries()
-    return Result(inputs, params, reg, fits, texts, legal, clock.today(), art15a,
-                  [e for e in used if not e.verified])
+    return Result(inputs, params, reg, fits, texts, legal, day or clock.today(), art15a)
 
 
 def suppliers(result: Result, kind: str | None = None):

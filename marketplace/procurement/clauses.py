@@ -45,6 +45,15 @@ class Clause:
         return "\n\n".join([self.title] + self.paragraphs)
 
 
+def persons(n: int) -> str:
+    """"1 osobę", "3 osoby", "5 osób", "22 osoby": the accusative after a number, as Polish counts."""
+    if n == 1:
+        return "1 osobę"
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return f"{n} osoby"
+    return f"{n} osób"
+
+
 def _names(groups: list[dict], chosen) -> list[str]:
     return [g["pl"] for g in groups if g["code"] in chosen]
 
@@ -85,8 +94,8 @@ def _art95(p: Params, legal: LegalState, day: date) -> Clause:
 def _art96(p: Params, legal: LegalState, day: date) -> Clause:
     names = _names(legal.groups("art96_groups", day), p.groups)
     return Clause("art96", "Zatrudnienie osób z grup art. 96 ust. 2 pkt 2 Pzp", [
-        (f"Zamawiający wymaga, aby wykonawca zatrudnił przy realizacji zamówienia {p.persons} "
-        f"{'osobę' if p.persons == 1 else 'osoby'} z co najmniej jednej z grup: {_listing(names)}, "
+        (f"Zamawiający wymaga, aby wykonawca zatrudnił przy realizacji zamówienia "
+        f"{persons(p.persons)} z co najmniej jednej z grup: {_listing(names)}, "
         f"na okres co najmniej {p.months} mies. (art. 96 ust. 2 pkt 2 i ust. 3 ustawy Prawo zamówień publicznych)."),
         (f"Sposób weryfikacji: {_verification(p)}; dokumenty wykonawca przedstawia w terminie 7 dni od wezwania "
         "i przy każdej zmianie zatrudnionej osoby."),
@@ -100,7 +109,8 @@ def _art100(p: Params, legal: LegalState, day: date) -> Clause:
     return Clause("art100", "Wymagania dostępności (art. 100 Pzp)", [
         ("Opis przedmiotu zamówienia uwzględnia wymagania w zakresie dostępności dla osób niepełnosprawnych oraz "
         f"projektowania z przeznaczeniem dla wszystkich użytkowników: {wanted}."),
-        f"Zamawiający sprawdzi spełnienie wymagań przy odbiorze; sposób weryfikacji: {_verification(p)}.",
+        ("Zamawiający sprawdzi spełnienie wymagań dostępności przy odbiorze przedmiotu zamówienia; wynik "
+        "sprawdzenia wpisuje się do protokołu odbioru, a niespełnienie wymagań jest wadą przedmiotu zamówienia."),
     ])
 
 
@@ -109,8 +119,8 @@ def _art242(p: Params, legal: LegalState, day: date) -> Clause:
     return Clause("art242", "Kryterium społeczne oceny ofert (art. 242 ust. 2 Pzp)", [
         (f"Kryterium „Aspekty społeczne” – waga {p.weight}%. Wykonawca otrzyma punkty za zobowiązanie do "
         f"zatrudnienia przy realizacji zamówienia osób z grup: {_listing(names)}: "
-        f"{p.weight} pkt za co najmniej {p.persons} "
-        f"{'osobę' if p.persons == 1 else 'osoby'} na okres co najmniej {p.months} mies., 0 pkt bez "
+        f"{p.weight} pkt za co najmniej "
+        f"{persons(p.persons)} na okres co najmniej {p.months} mies., 0 pkt bez "
         "zobowiązania."),
         (f"Zobowiązanie staje się częścią umowy; weryfikacja: {_verification(p)}; za niedotrzymanie zobowiązania "
         f"kara umowna {money(p.penalty)} za każdy miesiąc."),
@@ -125,7 +135,8 @@ def _art361(p: Params, legal: LegalState, day: date) -> Clause:
         "związanej ze świadczeniem usług objętych zamówieniem i którzy spełniają łącznie pozostałe warunki "
         "art. 361 ust. 2."),
         (f"Umowa zostanie zawarta na okres {min(p.months, int(years) * 12)} mies., nie dłuższy niż {years} lata. "
-        f"Wykonawca potwierdzi spełnienie warunków: {_verification(p)}."),
+        "Wykonawca potwierdzi spełnienie warunków oświadczeniem oraz dokumentami, np. statutem lub umową "
+        "spółki i sprawozdaniem z działalności."),
     ])
 
 

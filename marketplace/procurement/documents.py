@@ -27,7 +27,8 @@ def legal_lines(result: Result) -> list[str]:
 
 def _heading(result: Result) -> tuple[str, str]:
     return (_("Klauzule społeczne – wynik kreatora"),
-            _("Stan na %(day)s. Informacja, nie porada prawna.", day=day_text(result.computed_on)))
+            _("Stan na %(day)s, stan prawny na %(legal)s. Informacja, nie porada prawna.",
+              day=day_text(result.computed_on), legal=day_text(result.legal.as_of())))
 
 
 def to_docx(result: Result) -> bytes:

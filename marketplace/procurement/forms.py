@@ -1,12 +1,11 @@
 """The clause builder's form: a GET form, so that a result is a link that can be reloaded, printed or sent."""
 import re
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -15,11 +14,14 @@ from marketplace.procurement import clauses
 
 MAX_VALUE = Decimal(100000000000)
 MAX_CODES = 20
-FIRST_DAY = date(2021, 1, 1)  # the Pzp of 2019 applies to procedures started from this day
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    """Text without outer blank space and without control characters (a .docx cannot hold them)."""
+    return CONTROL.sub("", value).strip() if isinstance(value, str) else value
 
 
 def parse_value(text: str) -> Decimal:
@@ -78,9 +80,10 @@ class BuilderForm(FlaskForm):
         SelectChoice("employ", _l("zatrudnienie osób w trudnej sytuacji")),
         SelectChoice("social_economy", _l("zakup od podmiotów ekonomii społecznej")),
         SelectChoice("accessibility", _l("dostępność dla osób z niepełnosprawnościami"))])
+    social_services = BooleanField(_l("To usługi społeczne lub inne szczególne usługi (art. 359 Pzp)"))
     groups = MultiCheckboxField(_l("Grupy osób"))
     share = IntegerField(_l("Minimalny odsetek zatrudnionych z tych grup (%)"), default=30,
-                         validators=[Optional(), NumberRange(max=100, message=_l("Najwyżej 100%."))])
+                         validators=[Optional(), NumberRange(max=100, message=_l("Najwyżej 100%%."))])
     persons = IntegerField(_l("Liczba osób do zatrudnienia"), default=1,
                            validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Od 1 do 1000."))])
     months = IntegerField(_l("Okres zatrudnienia lub umowy (miesiące)"), default=12,
@@ -96,9 +99,9 @@ class BuilderForm(FlaskForm):
     accessibility = TextAreaField(_l("Wymagania dostępności (art. 100)"), validators=[Optional(), Length(max=1000)],
                                   filters=[_strip])
     weight = IntegerField(_l("Waga kryterium społecznego (%)"), default=20,
-                          validators=[Optional(), NumberRange(min=1, max=60, message=_l("Od 1 do 60%."))])
+                          validators=[Optional(), NumberRange(min=1, max=60, message=_l("Od 1 do 60%%."))])
 
-    def __init__(self, formdata=None, groups=(), min_share: int = 30, **kwargs):
+    def __init__(self, formdata=None, groups=(), min_share: int = 30, span: tuple = (None, None), **kwargs):
         super().__init__(formdata, **kwargs)
         from catalog import categories
         from marketplace.region import powiat_choices
@@ -107,6 +110,7 @@ class BuilderForm(FlaskForm):
         self.powiat.choices = powiat_choices()
         self.groups.choices = list(groups)
         self.min_share = min_share
+        self.span = span  # the first and last start day the legal data covers
         if formdata is None:  # a fresh form: the groups most clauses name
             self.groups.data = [code for code in ("disabled", "unemployed") if code in dict(groups)]
 
@@ -117,8 +121,13 @@ class BuilderForm(FlaskForm):
             raise ValidationError(str(error)) from None
 
     def validate_start(self, field):
-        if field.data and field.data < FIRST_DAY:
-            raise ValidationError(_("Kreator obejmuje postępowania wszczęte od 1 stycznia 2021 r. (obecne Pzp)."))
+        first, last = self.span
+        if field.data and first and field.data < first:
+            raise ValidationError(_("Kreator ma dane prawne dla postępowań wszczętych od %(day)s.",
+                                    day=first.strftime("%d.%m.%Y")))
+        if field.data and last and field.data > last:
+            raise ValidationError(_("Kreator nie ma jeszcze progów unijnych i kursu euro dla postępowań "
+                                    "wszczętych po %(day)s.", day=last.strftime("%d.%m.%Y")))
 
     def validate_cpv(self, field):
         try:
@@ -131,8 +140,10 @@ class BuilderForm(FlaskForm):
             raise ValidationError(_("Art. 94 ust. 2 Pzp wymaga co najmniej %(share)s%%.", share=self.min_share))
 
     def validate_penalty(self, field):
+        if not field.data:
+            return  # the clauses use the default sum
         try:
-            self.parsed_penalty = parse_value(field.data or "0.01")
+            self.parsed_penalty = parse_value(field.data)
         except ValueError as error:
             raise ValidationError(str(error)) from None
 

@@ -15,7 +15,7 @@ from marketplace.procurement.legal_state import Entry, LegalState, parse_entry
 from marketplace.procurement.models import LegalValue
 
 DATA_FILE = Path(__file__).parent / "data" / "legal_values.json"
-FIELDS = ("value", "unit", "source_title", "source_url", "legal_state_on", "verified", "note")
+FIELDS = ("valid_until", "value", "unit", "source_title", "source_url", "legal_state_on", "verified", "note")
 
 
 def shipped() -> list[Entry]:
@@ -31,7 +31,8 @@ def shipped_state() -> LegalState:
 def _entry(row: LegalValue) -> Entry:
     return Entry(key=row.key, valid_from=row.valid_from, value=row.value, unit=row.unit,
                  source_title=row.source_title, source_url=row.source_url, legal_state_on=row.legal_state_on,
-                 verified=row.verified, note=row.note or "", version=row.version, id=row.id)
+                 verified=row.verified, note=row.note or "", valid_until=row.valid_until, version=row.version,
+                 id=row.id)
 
 
 def seed() -> int:

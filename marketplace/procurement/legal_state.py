@@ -23,6 +23,7 @@ class Entry:
     legal_state_on: date
     verified: bool
     note: str = ""
+    valid_until: date | None = None
     version: int = 1
     id: int | None = None
 
@@ -42,6 +43,8 @@ class LegalState:
         if not found:
             raise MissingValue(key)
         chosen = max(found, key=lambda e: (e.valid_from, e.version))
+        if chosen.valid_until is not None and day > chosen.valid_until:
+            raise MissingValue(key)  # e.g. the EU thresholds of the next two years are not in the data yet
         self.used[(chosen.key, chosen.valid_from)] = chosen
         return chosen
 
@@ -50,6 +53,17 @@ class LegalState:
 
     def groups(self, key: str, day: date) -> list[dict]:
         return list(self.entry(key, day).value)
+
+    def span(self, keys) -> tuple[date, date | None]:
+        """The days every one of `keys` has a value for: from the latest first start to the earliest end."""
+        starts, ends = [], []
+        for key in keys:
+            mine = [e for e in self.entries if e.key == key]
+            starts.append(min(e.valid_from for e in mine))
+            last = max(mine, key=lambda e: (e.valid_from, e.version))
+            if last.valid_until is not None:
+                ends.append(last.valid_until)
+        return max(starts), min(ends, default=None)
 
     def used_entries(self) -> list[Entry]:
         return sorted(self.used.values(), key=lambda e: (e.key, e.valid_from))
@@ -64,4 +78,5 @@ def parse_entry(raw: dict) -> Entry:
     return Entry(key=raw["key"], valid_from=date.fromisoformat(raw["valid_from"]), value=raw["value"],
                  unit=raw["unit"], source_title=raw["source_title"], source_url=raw["source_url"],
                  legal_state_on=date.fromisoformat(raw["legal_state_on"]), verified=bool(raw["verified"]),
-                 note=raw.get("note", ""))
+                 note=raw.get("note", ""),
+                 valid_until=date.fromisoformat(raw["valid_until"]) if raw.get("valid_until") else None)

@@ -18,6 +18,8 @@ class LegalValue(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(60), index=True)
     valid_from: Mapped[date] = mapped_column(db.Date)
+    # The last day the value applies (EU thresholds and their rate are set for two years), or None.
+    valid_until: Mapped[date | None] = mapped_column(db.Date)
     version: Mapped[int] = mapped_column()
     unit: Mapped[str] = mapped_column(String(20))
     value: Mapped[object] = mapped_column(JSON)

@@ -20,6 +20,9 @@ PURCHASERS = {
     "other": ("other", False),      # other purchasers under Pzp (e.g. municipal companies)
 }
 AIMS = ("employ", "social_economy", "accessibility")
+# The values every result needs, whatever the inputs: their common span is the range of start days served.
+REQUIRED = ("pzp_threshold", "eur_rate", "eu_threshold_works", "eu_threshold_central", "eu_threshold_other",
+            "eu_threshold_social", "reserved_min_share")
 INSTRUMENTS = ("below_threshold", "art94", "art95", "art96", "art100", "art242", "art361")
 RESERVING = ("art94", "art361", "below_threshold")  # instruments that narrow who may bid
 GROSZ = Decimal("0.01")
@@ -36,6 +39,7 @@ class Inputs:
     categories: tuple[str, ...] = ()
     powiats: tuple[str, ...] = ()
     aims: frozenset = frozenset()
+    social_services: bool = False  # social and other specific services (art. 359 Pzp, Annex XIV)
 
 
 @dataclass
@@ -93,8 +97,8 @@ def _rate(value: Decimal) -> str:
 def _eu_key(inputs: Inputs, legal: LegalState) -> str:
     if inputs.kind == "works":
         return "eu_threshold_works"
-    if inputs.kind == "services" and all_on_art361_list(inputs.cpv, legal, inputs.start):
-        return "eu_threshold_social"
+    if inputs.kind == "services" and (inputs.social_services or all_on_art361_list(inputs.cpv, legal, inputs.start)):
+        return "eu_threshold_social"  # the art. 361 codes are all social services; the purchaser may say so
     return f"eu_threshold_{PURCHASERS[inputs.purchaser][0]}"
 
 
@@ -129,6 +133,14 @@ def _social(inputs: Inputs) -> bool:
     return bool(inputs.aims & {"employ", "social_economy"})
 
 
+def art15a_offered(inputs: Inputs, reg: Regime, legal: LegalState) -> bool:
+    """Below the threshold a public-finance unit may reserve a purchase to social cooperatives (art. 15a), as
+    long as the data says that article reaches up to the Pzp threshold."""
+    if reg.code != "below" or not PURCHASERS[inputs.purchaser][1] or not _social(inputs):
+        return False
+    return str(legal.entry("art15a_follows_threshold", inputs.start).value) == "1"
+
+
 def _below(inputs: Inputs, reg: Regime, legal: LegalState) -> Fit:
     fit = Fit("below_threshold", reg.code == "below")
     if not fit.fits:
@@ -136,8 +148,7 @@ def _below(inputs: Inputs, reg: Regime, legal: LegalState) -> Fit:
         return fit
     fit.reasons.append(_("Pzp nie stosuje się: zamawiający stosuje swój regulamin i może zapytać PES wprost."))
     public_unit = PURCHASERS[inputs.purchaser][1]
-    if public_unit and _social(inputs):
-        legal.entry("art15a_follows_threshold", inputs.start)
+    if art15a_offered(inputs, reg, legal):
         fit.reasons.append(_("Jednostka sektora finansów publicznych może zastrzec taki zakup dla spółdzielni "
                              "socjalnych (art. 15a ustawy o spółdzielniach socjalnych); zastrzeżenie wpisuje się "
                              "do wniosku o zakup i dokumentów zakupu."))

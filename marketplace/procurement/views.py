@@ -2,14 +2,15 @@
 shortlist, and saved results. Moderators' pages for legal values and guidance are in admin_views."""
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from marketplace import clock
-from marketplace.extensions import db
+from marketplace.core.reports import local_day
+from marketplace.extensions import db, limiter
 from marketplace.inquiries import services as inquiry_services
 from marketplace.procurement import builder, documents, guidance, labels, legal_data, report, rules, shortlist
 from marketplace.procurement.forms import BuilderForm
@@ -21,7 +22,7 @@ FILES = {"klauzule.docx", "klauzule.pdf", "rozeznanie-rynku.csv", "rozeznanie-ry
 # What a saved result keeps: the builder's own fields, nothing else a request may carry.
 INPUT_FIELDS = frozenset(("value", "start", "kind", "purchaser", "cpv", "category", "powiat", "aims", "groups",
                           "share", "persons", "months", "verification", "penalty", "activities", "accessibility",
-                          "weight"))
+                          "weight", "social_services"))
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -41,11 +42,18 @@ def _group_choices(legal: LegalState, day) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def compute(args: MultiDict, legal: LegalState) -> tuple[BuilderForm, builder.Result | None]:
-    """The form read from `args` and, when it is valid, the builder's result under `legal`."""
-    day = clock.today()
-    min_share = int(LegalState(legal.entries).amount("reserved_min_share", day))
-    form = BuilderForm(args or None, groups=_group_choices(legal, day), min_share=min_share)
+def inputs_of(args: MultiDict) -> MultiDict:
+    """Only the builder's own fields of a query: nothing else is passed on into links or saved."""
+    return MultiDict([(k, v) for k, v in args.items(multi=True) if k in INPUT_FIELDS])
+
+
+def compute(args: MultiDict, legal: LegalState, day=None) -> tuple[BuilderForm, builder.Result | None]:
+    """The form read from `args` and, when it is valid, the builder's result under `legal` as on `day`."""
+    day = day or clock.today()
+    args = inputs_of(args)
+    checked = LegalState(legal.entries)  # the form's checks leave the result's record of values used alone
+    form = BuilderForm(args or None, groups=_group_choices(legal, day), span=checked.span(rules.REQUIRED),
+                       min_share=int(checked.amount("reserved_min_share", day)))
     if not args:
         form.start.data = day
         return form, None
@@ -54,9 +62,9 @@ def compute(args: MultiDict, legal: LegalState) -> tuple[BuilderForm, builder.Re
     inputs = rules.Inputs(value=form.parsed_value, kind=form.kind.data, purchaser=form.purchaser.data,
                           start=form.start.data, cpv=tuple(getattr(form, "codes", ())),
                           categories=tuple(form.category.data or ()), powiats=tuple(form.powiat.data or ()),
-                          aims=frozenset(form.aims.data or ()))
+                          aims=frozenset(form.aims.data or ()), social_services=bool(form.social_services.data))
     try:
-        return form, builder.run(inputs, form.params(), legal)
+        return form, builder.run(inputs, form.params(), legal, day)
     except MissingValue:
         form.start.errors = [_("Portal nie ma danych prawnych dla tej daty.")]
         return form, None
@@ -64,7 +72,7 @@ def compute(args: MultiDict, legal: LegalState) -> tuple[BuilderForm, builder.Re
 
 def _links(saved: SavedResult | None, kind: str):
     """Links to the result's files and to its other shortlists: the same inputs, or the saved result."""
-    args = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "lista"}
+    args = inputs_of(request.args).to_dict(flat=False)
 
     def file_url(name: str) -> str:
         if saved is not None:
@@ -85,7 +93,15 @@ def _page(form, result, saved=None, status=200):
     return render_template("procurement/builder.html", form=form, result=result, saved=saved, kind=kind,
                            found=found, total=total, limit=inquiry_services.max_recipients(),
                            lists=shortlist.FILTERS, can_save=_can_save(), file_url=file_url, list_url=list_url,
-                           saved_args=request.args.items(multi=True), mine=_mine() if saved is None else []), status
+                           saved_args=inputs_of(request.args).items(multi=True), threshold=_threshold_hint(),
+                           mine=_mine() if saved is None else []), status
+
+
+def _threshold_hint() -> str:
+    """The threshold in force and since when, from the legal data, for the start date's hint."""
+    entry = legal_data.current_state().entry("pzp_threshold", clock.today())
+    return _("Od niej zależą progi: od %(day)s próg stosowania Pzp wynosi %(value)s.",
+             day=entry.valid_from.strftime("%d.%m.%Y"), value=labels.value_text(entry))
 
 
 def _mine() -> list[SavedResult]:
@@ -130,6 +146,7 @@ def _download(name: str, result: builder.Result | None):
 
 
 @bp.get("/kreator/<name>")
+@limiter.limit(lambda: current_app.config["PROCUREMENT_FILE_LIMIT"])
 def builder_file(name: str):
     """The clauses as .docx or PDF, or the market survey report as CSV or PDF, for the inputs in the link."""
     _form, result = compute(request.args, legal_data.current_state())
@@ -141,7 +158,7 @@ def save():
     """Save a result to come back to or share (verified purchasers); the link shows it with the same law."""
     if not _can_save():
         abort(403)
-    args = MultiDict([(k, v) for k, v in request.form.items(multi=True) if k in INPUT_FIELDS])
+    args = inputs_of(request.form)
     form, result = compute(args, legal_data.current_state())
     if result is None:
         return _page(form, None, status=422)
@@ -164,7 +181,7 @@ def _saved(token: str) -> tuple[SavedResult, BuilderForm, builder.Result]:
     legal = legal_data.state_of(saved.legal_ids)
     legal.entries += [e for e in legal_data.current_state().entries
                       if (e.key, e.valid_from) not in {(x.key, x.valid_from) for x in legal.entries}]
-    form, result = compute(args, legal)
+    form, result = compute(args, legal, local_day(saved.created_at))
     if result is None:
         abort(404)
     return saved, form, result
@@ -178,6 +195,7 @@ def saved(token: str):
 
 
 @bp.get("/wynik/<token>/<name>")
+@limiter.limit(lambda: current_app.config["PROCUREMENT_FILE_LIMIT"])
 def saved_file(token: str, name: str):
     _record, _form, result = _saved(token)
     return _download(name, result)
@@ -207,7 +225,9 @@ def page(slug: str):
     body = guidance.render(found, lang(), legal, day)
     kind = {"art94": "art94", "below_threshold": "art15a"}.get(found.instrument, "all")
     codes = legal.entry("art361_cpv", day).value if found.instrument == "art361" else ()
-    suppliers = shortlist.find(codes=tuple(codes), kind=kind,
+    # The article's own codes exactly (a single code as the range from itself to itself), as the rules read them.
+    exact = tuple(c if ".." in c else f"{c}..{c}" for c in codes)
+    suppliers = shortlist.find(codes=exact, kind=kind,
                                min_share=int(legal.amount("reserved_min_share", day)))
     return render_template("procurement/page.html", page=found, body=body, kind=kind, suppliers=suppliers,
                            lang=lang())

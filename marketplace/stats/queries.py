@@ -6,9 +6,8 @@ the same SQL buckets them on SQLite and PostgreSQL.
 """
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, exists, func, select
 
-from accounts.models import User
 from catalog import services as catalog_services
 from catalog.mark.queries import register_query
 from catalog.models import Offering
@@ -22,9 +21,9 @@ MONTHS = 12
 SENT = Inquiry.status != "unconfirmed"
 # Answered: a PES replied or quoted in one of its threads (as "Moje zapytania" counts answers).
 ANSWERED = exists().where(InquiryThread.inquiry_id == Inquiry.id, InquiryThread.first_answer_at.is_not(None))
-# A public purchaser's: an account with that role, or the institution recorded when it was sent (kept after
-# the account is deleted).
-FROM_PURCHASER = or_(User.role == "purchaser", Inquiry.institution_id.is_not(None))
+# A public purchaser's: sent for an institution, which is recorded only for a verified purchaser (and kept
+# after the account is deleted); an account that merely chose the purchaser role at sign-up does not count.
+FROM_PURCHASER = Inquiry.institution_id.is_not(None)
 
 
 def verified_pes_by(column) -> dict[str, int]:
@@ -56,13 +55,11 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(), clock.WARSAW).astimezone(UTC)
 
 
-def _monthly(flag, starts: list[date], *criteria, outer_join=None) -> list[tuple[int, int]]:
+def _monthly(flag, starts: list[date], *criteria) -> list[tuple[int, int]]:
     """(sent, flagged) per month for inquiries sent in the window: one query, months as CASE ranges."""
     bounds = [_instant(day) for day in starts]
     month = case(*((Inquiry.sent_at < bound, i) for i, bound in enumerate(bounds[1:])))
     inner = select(month.label("month"), case((flag, 1), else_=0).label("flag")).select_from(Inquiry)
-    if outer_join is not None:
-        inner = inner.outerjoin(*outer_join)
     sub = inner.where(SENT, Inquiry.sent_at >= bounds[0], Inquiry.sent_at < bounds[-1], *criteria).subquery()
     rows = db.session.execute(select(sub.c.month, func.count(), func.sum(sub.c.flag)).group_by(sub.c.month))
     found = {month: (sent, int(flagged or 0)) for month, sent, flagged in rows}
@@ -76,5 +73,4 @@ def inquiries_by_month(starts: list[date]) -> list[tuple[int, int]]:
 
 def purchaser_inquiries_by_month(starts: list[date]) -> list[tuple[int, int]]:
     """(sent, with an accepted quote) per month, for public purchasers' inquiries."""
-    return _monthly(Inquiry.accepted_quote_id.is_not(None), starts, FROM_PURCHASER,
-                    outer_join=(User, User.id == Inquiry.sender_id))
+    return _monthly(Inquiry.accepted_quote_id.is_not(None), starts, FROM_PURCHASER)

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from marketplace import clock
 from marketplace.extensions import db
 from tests.browser.test_favourites import _fits
-from tests.factories import make_pes, make_user
+from tests.factories import make_institution, make_pes, make_user
 from tests.test_mark_helpers import make_mark, make_offering
 from tests.test_stats import sent_inquiry
 
@@ -24,7 +24,8 @@ def test_a_visitor_reads_the_statistics_as_charts_and_tables(app, page, a11y):
     lunch = make_offering(seller, title="Obiady dla szkół")
     today = clock.today()
     make_mark(lunch, "ZJ/2026/0001", today - timedelta(days=10), today + timedelta(days=300))
-    officer = make_user("urzednik@example.org", role="purchaser")
+    officer = make_user("urzednik@example.org", role="purchaser", institution=make_institution(),
+                        institution_status="verified")
     sent_inquiry(seller, clock.now() - timedelta(minutes=1), sender=officer, answered=True)
     db.session.commit()
 
