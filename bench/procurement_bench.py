@@ -61,6 +61,7 @@ TARGETS = [
     Target("builder + shortlist (art. 94, Toruń)", BUILDER),
     Target("builder + shortlist (all PES, Toruń)", BUILDER + "&lista=all"),
     Target("builder + shortlist (category, region)", REGION + "&lista=all"),
+    Target("market survey PDF (art. 94, Toruń)", BUILDER.replace("kreator?", "kreator/rozeznanie-rynku.pdf?")),
     Target("market survey CSV (region)", REGION.replace("kreator?", "kreator/rozeznanie-rynku.csv?") + "&lista=all"),
     Target("market survey PDF (region)", REGION.replace("kreator?", "kreator/rozeznanie-rynku.pdf?") + "&lista=all"),
 ]
