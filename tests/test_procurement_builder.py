@@ -224,3 +224,18 @@ def test_social_services_have_their_own_eu_threshold(client):
     assert "Tryb: Pzp, od progów unijnych" in text_of(client.get(f"{BASE}?{query}").get_data(as_text=True))
     page = text_of(client.get(f"{BASE}?{query}&social_services=y").get_data(as_text=True))
     assert "Tryb: Pzp, poniżej progów unijnych" in page and "3 232 500,00 zł" in page
+
+
+def test_a_long_market_survey_repeats_its_heading_on_every_page(client, app):
+    with app.app_context():
+        for n in range(45):
+            pes = make_pes(name=f"Spółdzielnia Socjalna Numer {n:02d}", street="ul. Długa 5", city="Toruń",
+                           postal_code="87-100", email=f"biuro{n}@example.org", phone="+48 56 600 00 00")
+            make_offering(pes, title=f"Obiady {n}", cpv=["55524000-9"])
+        db.session.commit()
+    pdf = client.get(f"{BASE}/rozeznanie-rynku.pdf?{QUERY30}")
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages]
+    assert len(pages) > 1
+    assert all("Podstawa uprawnienia" in text for text in pages)
+    every = " ".join(pages)
+    assert all(f"Spółdzielnia Socjalna Numer {n:02d}" in every for n in range(45))

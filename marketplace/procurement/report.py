@@ -4,11 +4,9 @@ as CSV and PDF, dated, for the tender file."""
 from flask import url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from fpdf.enums import TableHeadingsDisplay
-from fpdf.fonts import FontFace
 
 from marketplace import region
-from marketplace.core.reports import Document, csv_bytes, day_text, line, portal_name
+from marketplace.core.reports import Document, csv_bytes, day_text, fast_table, line, portal_name
 from marketplace.pes.labels import legal_form_label
 from marketplace.procurement import labels
 from marketplace.procurement.builder import Result
@@ -58,7 +56,7 @@ def to_csv(result: Result, kind: str, found: list[Supplier], total: int) -> byte
     return csv_bytes(rows)
 
 
-_PDF_WIDTHS = (7, 48, 28, 20, 42, 40, 45, 30, 17)
+_PDF_WIDTHS = (7, 45, 28, 20, 42, 40, 45, 30, 20)
 
 
 def _pdf_row(number: int, s: Supplier) -> list[str]:
@@ -82,17 +80,7 @@ def to_pdf(result: Result, kind: str, found: list[Supplier], total: int) -> byte
     pdf.ln(3)
     headings = [_("Lp."), _("Podmiot"), _("Forma prawna"), _("NIP / KRS"), _("Adres"), _("Kontakt"),
                 _("Podstawa uprawnienia"), _("Znaki jakości"), _("Dane potwierdzone")]
-    pdf.set_font("Lato", size=7.5)
-    with pdf.table(col_widths=_PDF_WIDTHS, text_align="LEFT", v_align="TOP", padding=1,
-                   repeat_headings=TableHeadingsDisplay.ON_TOP_OF_EVERY_PAGE, line_height=pdf.font_size * 1.3,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235))) as table:
-        heading = table.row()
-        for label in headings:
-            heading.cell(label)
-        for number, supplier in enumerate(found, start=1):
-            cells = table.row()
-            for text in _pdf_row(number, supplier):
-                cells.cell(text)
+    fast_table(pdf, _PDF_WIDTHS, headings, (_pdf_row(n, s) for n, s in enumerate(found, start=1)))
     if total > len(found):
         line(pdf, _("Pokazano %(shown)s z %(total)s podmiotów.", shown=len(found), total=total))
     return bytes(pdf.output())
