@@ -86,3 +86,14 @@ def test_seeding_twice_adds_nothing(app):
         assert guidance.seed() == 0
         db.session.commit()
         assert db.session.scalar(db.select(db.func.count()).select_from(GuidancePage)) == len(SLUGS)
+
+
+def test_the_art96_page_lists_pes_that_employ_such_persons(client, app):
+    with app.app_context():
+        for name, share in (("Fundacja Zatrudnia", 12), ("Stowarzyszenie Bez Zatrudnienia", 0)):
+            pes = make_pes(name=name, legal_form="stowarzyszenie", disadvantaged_share=share)
+            make_offering(pes, title=f"Sprzątanie – {name}")
+        db.session.commit()
+    page = text_of(client.get("/zamowienia-publiczne/art-96-zatrudnienie").get_data(as_text=True))
+    assert "Fundacja Zatrudnia" in page and "Bez Zatrudnienia" not in page
+    assert "zatrudniają osoby z grup zagrożonych wykluczeniem" in page

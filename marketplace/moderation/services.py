@@ -52,6 +52,8 @@ ACTION_LABELS = {
     "synonyms.update": _l("zmiana grupy synonimów wyszukiwarki"),
     "synonyms.delete": _l("usunięcie grupy synonimów wyszukiwarki"),
     "legal.publish": _l("nowa wersja dokumentu portalu"),
+    "legal_value.change": _l("nowa wersja wartości prawnej"),
+    "guidance.publish": _l("nowa wersja strony poradnika"),
     "thread_report.resolve": _l("zgłoszenie rozmowy w zapytaniach rozpatrzone"),
 }
 

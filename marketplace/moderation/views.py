@@ -35,7 +35,8 @@ PES_ACTIONS = {
 OBJECT_LABELS = {"pes": _l("PES"), "institution": _l("instytucja"), "user": _l("konto"), "offering": _l("oferta"),
                  "offeringreport": _l("zgłoszenie oferty"), "qualitymark": _l("znak jakości"),
                  "markapplication": _l("wniosek o znak jakości"), "synonymgroup": _l("grupa synonimów"),
-                 "inquirythread": _l("rozmowa w zapytaniu"), "legaldocument": _l("dokument portalu")}
+                 "inquirythread": _l("rozmowa w zapytaniu"), "legaldocument": _l("dokument portalu"),
+                 "legalvalue": _l("wartość prawna"), "guidancepage": _l("strona poradnika")}
 NAMED_OBJECTS = ("pes", "institution", "user", "offering", "qualitymark", "synonymgroup",
                  "legaldocument")  # queries.object_names
 

@@ -14,7 +14,7 @@ from marketplace.inquiries.comparison import MarkInfo, valid_marks
 from marketplace.pes.models import Pes, PesServiceArea
 
 SOCIAL_COOPERATIVE = "spoldzielnia_socjalna"
-FILTERS = ("all", "art94", "art15a")
+FILTERS = ("all", "art94", "art15a")  # the builder's lists; "employs" serves the guidance pages
 LIMIT = 500
 
 
@@ -66,6 +66,8 @@ def _eligible(kind: str, min_share: int):
         return or_(cooperative, and_(Pes.integration_mission.is_(True), Pes.disadvantaged_share >= min_share))
     if kind == "art15a":
         return cooperative
+    if kind == "employs":  # PES that employ persons of the groups art. 96 and art. 242 reward
+        return or_(cooperative, Pes.integration_mission.is_(True), Pes.disadvantaged_share > 0)
     return None
 
 

@@ -223,14 +223,15 @@ def page(slug: str):
     legal, day = legal_data.current_state(), clock.today()
     db.session.commit()
     body = guidance.render(found, lang(), legal, day)
-    kind = {"art94": "art94", "below_threshold": "art15a"}.get(found.instrument, "all")
+    kind = {"art94": "art94", "below_threshold": "art15a", "art96": "employs", "art242": "employs"}.get(
+        found.instrument, "all")
     codes = legal.entry("art361_cpv", day).value if found.instrument == "art361" else ()
     # The article's own codes exactly (a single code as the range from itself to itself), as the rules read them.
     exact = tuple(c if ".." in c else f"{c}..{c}" for c in codes)
     suppliers = shortlist.find(codes=exact, kind=kind,
                                min_share=int(legal.amount("reserved_min_share", day)))
     return render_template("procurement/page.html", page=found, body=body, kind=kind, suppliers=suppliers,
-                           lang=lang())
+                           lang=lang(), min_share=int(legal.amount("reserved_min_share", day)))
 
 
 
