@@ -289,6 +289,14 @@ def _favourites(user: User) -> list[dict]:
              "saved_at": _iso(f.created_at)} for f in rows]
 
 
+def _builder_results(user: User) -> list[dict]:
+    from marketplace.procurement.models import SavedResult
+
+    rows = db.session.scalars(db.select(SavedResult).where(SavedResult.user_id == user.id).order_by(SavedResult.id))
+    return [{"title": r.title, "inputs": r.inputs, "saved_at": _iso(r.created_at),
+             "link": f"/zamowienia-publiczne/wynik/{r.token}"} for r in rows]
+
+
 def export_data(user: User) -> dict:
     """Everything the portal keeps about the account itself, for the RODO right of access."""
     inst = user.institution
@@ -304,5 +312,6 @@ def export_data(user: User) -> dict:
                              "since": _iso(m.created_at)} for m in user.memberships],
         **privacy.export_for(user, _iso),
         "favourites": _favourites(user),
+        "clause_builder_results": _builder_results(user),
         "exported_at": _iso(utcnow()),
     }

@@ -2,6 +2,7 @@
 shortlist with its conditions (29% and 30%), the market survey report, and saving and sharing a result."""
 import html
 import io
+import json
 import re
 
 import pytest
@@ -166,6 +167,8 @@ def test_a_verified_purchaser_saves_and_shares_a_result(client, app, catalogue):
         saved = db.session.scalar(db.select(SavedResult))
         assert saved.title == "Catering dla szkół 2026" and saved.legal_ids
     assert "Catering dla szkół 2026" in client.get(BASE).get_data(as_text=True)  # listed among their results
+    export = json.loads(client.get("/konto/moje-dane.json").data)
+    assert export["clause_builder_results"][0]["title"] == "Catering dla szkół 2026"
     visitor = app.test_client()
     view = text_of(visitor.get(shared).get_data(as_text=True))
     assert "Catering dla szkół 2026" in view and "co najmniej 35% zatrudnionych" in view

@@ -64,7 +64,7 @@ def test_eu_threshold_in_pln_to_the_grosz(ctx, kind, purchaser, cpv, start, eu_p
 ])
 def test_art361_only_when_every_cpv_code_is_on_its_list(ctx, codes, fits):
     legal = shipped_state()
-    reg, found = rules.evaluate(inputs("500000", kind="services", cpv=codes), legal)
+    _reg, found = rules.evaluate(inputs("500000", kind="services", cpv=codes), legal)
     art361 = next(f for f in found if f.code == "art361")
     assert art361.fits is fits
     if not fits and codes:
@@ -72,7 +72,7 @@ def test_art361_only_when_every_cpv_code_is_on_its_list(ctx, codes, fits):
 
 
 def test_art361_needs_services(ctx):
-    reg, found = rules.evaluate(inputs("500000", kind="supplies", cpv=("85311000-2",)), shipped_state())
+    _reg, found = rules.evaluate(inputs("500000", kind="supplies", cpv=("85311000-2",)), shipped_state())
     assert not next(f for f in found if f.code == "art361").fits
 
 
@@ -123,7 +123,7 @@ def test_a_day_before_any_known_threshold_is_refused(ctx):
 
 
 def test_money_is_written_the_polish_way():
-    assert rules.money(Decimal("930960")) == "930\u00a0960,00\u00a0zł"
+    assert rules.money(Decimal(930960)) == "930\u00a0960,00\u00a0zł"
 
 
 def test_art15a_follows_the_data(ctx):
