@@ -242,3 +242,17 @@ def test_a_long_market_survey_repeats_its_heading_on_every_page(client, app):
     assert all("Podstawa uprawnienia" in text for text in pages)
     every = " ".join(pages)
     assert all(f"Spółdzielnia Socjalna Numer {n:02d}" in every for n in range(45))
+
+
+def test_the_page_shows_the_first_hundred_and_the_report_the_rest(client, app, monkeypatch):
+    from marketplace.procurement import shortlist
+
+    monkeypatch.setattr(shortlist, "PAGE_LIMIT", 2)
+    with app.app_context():
+        for n in range(4):
+            make_offering(make_pes(name=f"Spółdzielnia Socjalna Numer {n}"), title=f"Obiady {n}", cpv=["55524000-9"])
+        db.session.commit()
+    page = text_of(client.get(f"{BASE}?{QUERY30}").get_data(as_text=True))
+    assert "Pokazano 2 z 4 podmiotów" in page
+    csv_text = client.get(f"{BASE}/rozeznanie-rynku.csv?{QUERY30}").data.decode("utf-8-sig")
+    assert all(f"Spółdzielnia Socjalna Numer {n}" in csv_text for n in range(4))

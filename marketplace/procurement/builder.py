@@ -44,9 +44,9 @@ def run(inputs: rules.Inputs, params: clauses.Params, legal: LegalState, day: da
     return Result(inputs, params, reg, fits, texts, legal, day or clock.today(), art15a)
 
 
-def suppliers(result: Result, kind: str | None = None):
+def suppliers(result: Result, kind: str | None = None, limit: int = shortlist.LIMIT):
     """The live shortlist for a result: its place, subject, and the chosen reservation's conditions."""
     kind = kind if kind in shortlist.FILTERS else result.default_list()
     found, total = shortlist.find(result.inputs.categories, result.inputs.cpv, result.inputs.powiats, kind,
-                                  result.min_share())
+                                  result.min_share(), limit=limit)
     return kind, found, total

@@ -5,6 +5,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+from flask import g, has_request_context
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -66,12 +67,18 @@ def newest_rows() -> list[LegalValue]:
 
 
 def current_state() -> LegalState:
-    """The legal state the builder uses now, seeding the shipped values on a fresh install."""
-    rows = newest_rows()
-    if not rows:
-        seed()
+    """The legal state the builder uses now, seeding the shipped values on a fresh install; read once per
+    request (each caller gets its own LegalState, so the values one result used are its own)."""
+    entries = g.get("legal_entries") if has_request_context() else None
+    if entries is None:
         rows = newest_rows()
-    return LegalState([_entry(r) for r in rows])
+        if not rows:
+            seed()
+            rows = newest_rows()
+        entries = [_entry(r) for r in rows]
+        if has_request_context():
+            g.legal_entries = entries
+    return LegalState(list(entries))
 
 
 def state_of(ids) -> LegalState:
@@ -102,6 +109,8 @@ def change(actor: User, row: LegalValue, data: dict, reason: str | None = None) 
     fields = {name: data.get(name, getattr(row, name)) for name in FIELDS}
     if all(fields[name] == getattr(row, name) for name in FIELDS):
         return None
+    if has_request_context():
+        g.pop("legal_entries", None)  # the request's copy is out of date now
     newer = LegalValue(key=row.key, valid_from=row.valid_from, version=row.version + 1,
                        created_by_id=actor.id, **fields)
     db.session.add(newer)

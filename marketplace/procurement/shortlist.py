@@ -15,7 +15,8 @@ from marketplace.pes.models import Pes, PesServiceArea
 
 SOCIAL_COOPERATIVE = "spoldzielnia_socjalna"
 FILTERS = ("all", "art94", "art15a")  # the builder's lists; "employs" serves the guidance pages
-LIMIT = 500
+LIMIT = 500  # in the market survey report
+PAGE_LIMIT = 100  # on the builder's page (the report lists the rest)
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,13 @@ def query(categories=(), codes=(), powiats=(), kind: str = "all", min_share: int
 
 
 def find(categories=(), codes=(), powiats=(), kind: str = "all", min_share: int = 30,
-         day: date | None = None) -> tuple[list[Supplier], int]:
-    """The matching PES (at most LIMIT) and how many match in all."""
+         day: date | None = None, limit: int = LIMIT) -> tuple[list[Supplier], int]:
+    """The matching PES (at most `limit`) and how many match in all."""
     stmt = query(categories, codes, powiats, kind, min_share)
-    found = list(db.session.scalars(stmt.limit(LIMIT + 1)))
+    found = list(db.session.scalars(stmt.limit(limit + 1)))
     total = len(found)
-    if total > LIMIT:
+    if total > limit:
         total = db.session.scalar(select(db.func.count()).select_from(stmt.order_by(None).subquery()))
-        found = found[:LIMIT]
+        found = found[:limit]
     marks = valid_marks([p.id for p in found], day or clock.today())
     return [Supplier(p, basis(p, min_share), marks.get(p.id, ()), p.data_confirmed_at) for p in found], total

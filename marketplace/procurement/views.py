@@ -88,11 +88,12 @@ def _links(saved: SavedResult | None, kind: str):
 
 
 def _page(form, result, saved=None, status=200):
-    kind, found, total = builder.suppliers(result, request.args.get("lista")) if result else ("all", [], 0)
+    kind, found, total = (builder.suppliers(result, request.args.get("lista"), shortlist.PAGE_LIMIT) if result
+                          else ("all", [], 0))
     file_url, list_url = _links(saved, kind)
     return render_template("procurement/builder.html", form=form, result=result, saved=saved, kind=kind,
                            found=found, total=total, limit=inquiry_services.max_recipients(),
-                           lists=shortlist.FILTERS, can_save=_can_save(), file_url=file_url, list_url=list_url,
+                           lists=shortlist.FILTERS, report_limit=shortlist.LIMIT, can_save=_can_save(), file_url=file_url, list_url=list_url,
                            saved_args=inputs_of(request.args).items(multi=True), threshold=_threshold_hint(),
                            mine=_mine() if saved is None else []), status
 
