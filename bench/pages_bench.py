@@ -1,0 +1,192 @@
+"""Throughput of the portal's pages and search API beside a bare Flask + Jinja page, as a new user runs it:
+gunicorn with 2 sync workers, started without the project's config (`gunicorn -w 2 'app:create_app()'`) and
+with it, on SQLite with the demo catalogue, 16 connections, each target and the bare page in the same run.
+
+    .venv/bin/python bench/pages_bench.py [--seconds 8] [--connections 16] [--keep DIR]
+
+Prints req/s, the ratio to the bare page, p50/p99 latency, errors and each worker's resident memory (RSS and
+the part not shared with other processes). First version: the demo catalogue on SQLite; PostgreSQL and a
+20 000-offering catalogue are still to add. Figures are printed, never checked.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+from bench.workdir import work_folder
+
+BARE_APP = '''
+from flask import Flask, render_template_string
+app = Flask(__name__)
+ROWS = [{"title": f"Oferta numer {i}", "pes": f"Spółdzielnia {i}", "price": f"{i * 3},50 zł"} for i in range(20)]
+PAGE = """<!doctype html><html lang="pl"><head><title>Oferty</title></head><body><main><h1>Oferty</h1><ul>
+{% for r in rows %}<li><a href="/o/{{ loop.index }}">{{ r.title }}</a> – {{ r.pes }}, {{ r.price }}</li>{% endfor %}
+</ul></main></body></html>"""
+@app.get("/")
+def index():
+    return render_template_string(PAGE, rows=ROWS)
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd: list[str], env: dict, cwd: Path, log: Path, port: int) -> subprocess.Popen:
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not answer in 90 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def workers_memory(pid: int) -> list[tuple[int, int]]:
+    """(RSS, private) in bytes of each child process of the gunicorn master."""
+    out = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        rss = private = 0
+        for line in Path(f"/proc/{child}/smaps_rollup").read_text().splitlines():
+            key, _sep, rest = line.partition(":")
+            if key == "Rss":
+                rss = int(rest.split()[0]) * 1024
+            elif key in ("Private_Clean", "Private_Dirty"):
+                private += int(rest.split()[0]) * 1024
+        out.append((rss, private))
+    return out
+
+
+async def _one(port: int, path: str) -> tuple[float, bool]:
+    began = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    ok = data.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200"))
+    return time.perf_counter() - began, ok
+
+
+async def _load(port: int, path: str, seconds: float, connections: int) -> tuple[list[float], int, float]:
+    times: list[float] = []
+    errors = 0
+    end = time.perf_counter() + seconds
+
+    async def worker():
+        nonlocal errors
+        while time.perf_counter() < end:
+            try:
+                took, ok = await _one(port, path)
+            except OSError:
+                took, ok = 0.0, False
+            times.append(took)
+            errors += not ok
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return times, errors, time.perf_counter() - began
+
+
+def measure(port: int, path: str, seconds: float, connections: int) -> dict:
+    asyncio.run(_load(port, path, 1.0, connections))  # warm up
+    times, errors, wall = asyncio.run(_load(port, path, seconds, connections))
+    times.sort()
+    pick = lambda p: times[min(len(times) - 1, int(p * len(times)))] * 1000
+    return {"rps": len(times) / wall, "p50": pick(0.50), "p99": pick(0.99), "errors": errors, "n": len(times)}
+
+
+def targets(port: int) -> list[tuple[str, str]]:
+    """The issue's targets; an offering and a PES page are taken from the running portal."""
+    import urllib.request
+
+    html = urllib.request.urlopen(f"http://127.0.0.1:{port}/kategoria/catering").read().decode()
+    offering = re.search(r'href="(/oferta/\d+[^"?#]*)"', html).group(1)
+    api_search = "/api/v1/search?q=sprzatanie&category=sprzatanie&powiat=0463"
+    return [("/", "/"), ("/pes/20", "/pes/20"), ("an offering page", offering),
+            ("/api/v1/search?q=catering", "/api/v1/search?q=catering"),
+            ("/api/v1/search (facets only)", "/api/v1/search"), ("/api/v1/search?q=sprzatanie&…", api_search)]
+
+
+def run(args, work: Path) -> int:
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{work / 'portal.db'}", SECRET_KEY="pages-benchmark",
+               SEARCH_INDEX_DIR=str(work / "index"), UPLOAD_DIR=str(work / "uploads"), MAIL_DIR=str(work / "mail"),
+               RATELIMIT_ENABLED="false", MAIL_SEND_BACKGROUND="false")
+    if not (work / "portal.db").exists():
+        subprocess.run([sys.executable, "-m", "flask", "--app", "app", "demo"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    (work / "bare.py").write_text(BARE_APP, encoding="utf-8")
+    bare_port = free_port()
+    bare = start([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{bare_port}", "bare:app"],
+                 env, work, work / "bare.log", bare_port)
+    try:
+        for label, config in (("without the project's config", ["-c", "/dev/null"]), ("with gunicorn.conf.py", [])):
+            port = free_port()
+            began = time.time()
+            portal = start([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", *config,
+                            "app:create_app()"], env, ROOT, work / "portal.log", port)
+            try:
+                asyncio.run(_one(port, "/"))  # the first answer: a worker has started
+                report(label, port, bare_port, portal, time.time() - began, args)
+            finally:
+                stop(portal)
+    finally:
+        stop(bare)
+    return 0
+
+
+def report(label: str, port: int, bare_port: int, portal, start_s: float, args) -> None:
+    print(f"\n== gunicorn -w 2, {label} (answering {start_s:.1f} s after start) ==")
+    print(f"{'target':34} {'req/s':>7} {'bare':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
+    for name, path in targets(port):
+        got = measure(port, path, args.seconds, args.connections)
+        base = measure(bare_port, "/", args.seconds, args.connections)
+        print(f"{name:34} {got['rps']:7.0f} {base['rps']:7.0f} {got['rps'] / base['rps']:6.2f} "
+              f"{got['p50']:7.1f} {got['p99']:7.1f} {got['errors']:6d}")
+    for i, (rss, private) in enumerate(workers_memory(portal.pid), start=1):
+        print(f"worker {i}: RSS {rss / 2**20:.0f} MiB, of it private {private / 2**20:.0f} MiB")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=8.0, help="seconds of load per target")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--keep", help="work in this folder and keep it (the demo database is reused)")
+    args = ap.parse_args()
+    work = work_folder(ap, args.keep, "pages-bench-")
+    try:
+        return run(args, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
