@@ -4,27 +4,10 @@ import pytest
 from playwright.sync_api import expect
 
 from marketplace.extensions import db
-from tests.factories import PASSWORD, make_user
+from tests.browser.test_legal_pages import _check, _sign_in
+from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
-
-
-def _check(page, a11y):
-    a11y.check(page)
-    expect(page.get_by_role("heading", level=1)).to_have_count(1)
-    page.set_viewport_size({"width": 320, "height": 640})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    page.set_viewport_size({"width": 1280, "height": 800})
-
-
-def _sign_in(page, a11y, email):
-    page.goto("/konto/logowanie")
-    a11y.check(page)
-    page.get_by_label("E-mail").first.fill(email)
-    page.get_by_label("Hasło").first.fill(PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state("load")
-    a11y.check(page)
 
 
 def test_moderator_confirms_edits_values_and_opens_guidance(page, a11y):
