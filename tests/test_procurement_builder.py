@@ -256,3 +256,16 @@ def test_the_page_shows_the_first_hundred_and_the_report_the_rest(client, app, m
     assert "Pokazano 2 z 4 podmiotów" in page
     csv_text = client.get(f"{BASE}/rozeznanie-rynku.csv?{QUERY30}").data.decode("utf-8-sig")
     assert all(f"Spółdzielnia Socjalna Numer {n}" in csv_text for n in range(4))
+
+
+def test_groups_of_unconfirmed_wording_are_offered_only_once_confirmed(client, app):
+    """Art. 94 ust. 1 pkt 8–10 are known only from secondary sources: kept out until a moderator confirms."""
+    assert "uchodźcy i osoby objęte ochroną uzupełniającą" not in client.get(BASE).get_data(as_text=True)
+    with app.app_context():
+        from marketplace.procurement import legal_data
+        from marketplace.procurement.models import LegalValue
+
+        row = db.session.scalar(db.select(LegalValue).where(LegalValue.key == "art94_groups_more"))
+        legal_data.confirm(make_user(role="moderator"), row)
+        db.session.commit()
+    assert "uchodźcy i osoby objęte ochroną uzupełniającą" in client.get(BASE).get_data(as_text=True)

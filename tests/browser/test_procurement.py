@@ -73,6 +73,20 @@ def test_purchaser_builds_clauses_downloads_them_and_asks_the_shortlist(app, pag
     text = "\n".join(p.text for p in Document(io.BytesIO(download.value.path().read_bytes())).paragraphs)
     assert "zatrudnił przy realizacji zamówienia 4 osoby" in text
 
+    # Saved and shared: the link shows the same result to a colleague who is not signed in.
+    page.get_by_label("Nazwa wyniku (opcjonalnie)").fill("Obiady dla szkół 2026")
+    _submit(page, page.get_by_role("button", name="Zapisz wynik i utwórz link do udostępnienia"))
+    a11y.check(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Obiady dla szkół 2026")
+    shared = page.url
+    colleague = page.context.browser.new_context(base_url=shared.split("/zamowienia")[0], locale="pl-PL")
+    other = colleague.new_page()
+    other.goto(shared)
+    a11y.check(other)
+    expect(other.locator("main")).to_contain_text("zatrudnił przy realizacji zamówienia 4 osoby")
+    expect(other.get_by_role("button", name=re.compile("Zapisz wynik"))).to_have_count(0)
+    colleague.close()
+
     _submit(page, page.get_by_role("button", name=re.compile(r"Wyślij zapytanie ofertowe do tych podmiotów")))
     a11y.check(page)
     recipients = page.get_by_role("group", name="Odbiorcy zapytania")
