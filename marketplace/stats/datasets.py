@@ -101,8 +101,8 @@ def purchasers_monthly(name: str, today: date) -> Dataset:
     return Dataset(
         name, heading=_("Zamawiający publiczni"),
         title=_("Zapytania zamawiających publicznych i przyjęte oferty, według miesiąca wysłania"),
-        note=_("Zapytania wysłane z kont zamawiających publicznych (gmin, powiatów i ich jednostek) oraz te "
-               "z nich, w których zamawiający przyjął ofertę cenową."),
+        note=_("Zapytania wysłane przez zamawiających publicznych, których związek z instytucją (gminą, "
+               "powiatem lub ich jednostką) sprawdził urząd, oraz te z nich, w których przyjęto ofertę cenową."),
         label_heading=_("Miesiąc"), key_heading=_("Miesiąc (RRRR-MM)"),
         series=(_("Zapytania zamawiających publicznych"), _("Zakończone przyjęciem oferty")),
         rows=_months(starts, queries.purchaser_inquiries_by_month(starts)))
