@@ -11,6 +11,8 @@ from marketplace.extensions import db
 KINDS = ("product", "service")
 STATUSES = ("draft", "published", "archived")
 VAT_RATES = ("23", "8", "5", "0", "zw")
+# Art. 38 of the consumer rights Act: goods made to the buyer's specification, goods that spoil quickly.
+WITHDRAWAL_EXCEPTIONS = ("made_to_order", "perishable")
 MAX_IMAGES = 8
 _FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
 
@@ -56,6 +58,10 @@ class Offering(db.Model):
     vat_rate: Mapped[str] = mapped_column(String(3), default="23")
     unit: Mapped[str | None] = mapped_column(String(40))
     min_order: Mapped[str | None] = mapped_column(String(100))
+    # Items in stock for ordering on the portal; None: not counted (services, goods made on demand).
+    stock: Mapped[int | None] = mapped_column()
+    # Why a consumer has no 14-day right of withdrawal (WITHDRAWAL_EXCEPTIONS), or None: the right applies.
+    withdrawal_exception: Mapped[str | None] = mapped_column(String(20))
     lead_time: Mapped[str | None] = mapped_column(String(100))
     tags: Mapped[list] = mapped_column(db.JSON, default=list)
     status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
@@ -163,3 +169,16 @@ class OfferingReport(db.Model):
 
     offering: Mapped[Offering] = relationship()
 
+
+
+class OfferingPrice(db.Model):
+    """One price an offering had from `valid_from` on: the history that the Omnibus rule needs (a reduced
+    price is shown beside the lowest price of the 30 days before the reduction)."""
+
+    __tablename__ = "offering_prices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offerings.id", ondelete="CASCADE"), index=True)
+    price_net: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    vat_rate: Mapped[str] = mapped_column(String(3))
+    valid_from: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)

@@ -71,6 +71,14 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        # The portal's fee on each online payment, in percent of the order's gross total (0: none).
+        "PLATFORM_FEE_PERCENT": env.get("PLATFORM_FEE_PERCENT") or "0",
+        # Minutes that items in stock stay reserved for an order awaiting online payment.
+        "ORDER_RESERVATION_MINUTES": int(env.get("ORDER_RESERVATION_MINUTES") or 30),
+        # Sending invoices to KSeF: "off" (default), or "files" (the XML is written under the instance
+        # folder's ksef/ directory instead of being sent; for trying the flow without KSeF).
+        "KSEF_SENDER": env.get("KSEF_SENDER") or "off",
+        "ORDER_LIMIT": env.get("ORDER_LIMIT") or "20 per hour",
         "REDIS_URL": redis_url,
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

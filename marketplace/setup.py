@@ -61,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     import marketplace.favourites.models
     import marketplace.inquiries.models
     import marketplace.legal.models
+    import marketplace.orders.models
     import marketplace.outbox
     import marketplace.pes.models
     import marketplace.procurement.models  # noqa: F401
