@@ -118,10 +118,11 @@ def register(app) -> None:
     from catalog.mark.cli import marks_cli
     from marketplace.inquiries.cli import inquiries_cli
     from marketplace.mail_cli import mail_cli, outbox_cli
+    from marketplace.orders.cli import orders_cli
     from marketplace.pes.cli import pes_cli
     from search.cli import search_cli
 
     _load_handlers()
     for command in (import_command, export_command, demo_command, mail_cli, outbox_cli, create_user_command,
-                    pes_cli, cpv_cli, marks_cli, search_cli, inquiries_cli):
+                    pes_cli, cpv_cli, marks_cli, search_cli, inquiries_cli, orders_cli):
         app.cli.add_command(command)

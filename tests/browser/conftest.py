@@ -5,10 +5,8 @@ test at teardown if some visited page was never checked.
 """
 import os
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import IN_CI
 
@@ -49,19 +47,6 @@ def browser():
 def app_config():
     # The live server answers on 127.0.0.1:<port>, not on the test client's "localhost".
     return {"SERVER_NAME": None}
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PORTAL_URL"] = f"http://127.0.0.1:{server.server_port}"  # links in mail lead here
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 class A11y:
