@@ -13,7 +13,7 @@ from marketplace import clock
 from marketplace.extensions import db
 from marketplace.orders import payments
 from marketplace.orders.models import Order, PesSales, StripeEvent
-from marketplace.orders.stripe_gateway import GatewayError, gateway
+from marketplace.orders.stripe_gateway import GatewayError, gateway, intent_info
 
 
 def _grosze(value) -> Decimal:
@@ -34,7 +34,7 @@ def _intent_event(event: dict, obj: dict) -> str:
     if order is None:
         return "no order"
     if event["type"] == "payment_intent.succeeded":
-        return payments.succeeded(order, _grosze(obj.get("amount_received")))
+        return payments.succeeded(order, intent_info(obj).amount_received)
     if event["type"] == "payment_intent.payment_failed":
         error = (obj.get("last_payment_error") or {}).get("message")
         return payments.failed(order, error)
