@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from catalog import categories, cpv, pricing
 from catalog import images as photos
-from catalog.models import KINDS, MAX_IMAGES, STATUSES
+from catalog.models import KINDS, MAX_IMAGES, STATUSES, WITHDRAWAL_EXCEPTIONS
 from catalog.services import KIND_LABELS, STATUS_LABELS
 from marketplace import region
 from marketplace.core.fields import MultiCheckboxField
@@ -32,6 +32,9 @@ MAX_TAGS = 10
 MAX_TAG_LENGTH = 40
 MAX_CPV = 20
 MAX_PRICE_LENGTH = 20
+MAX_STOCK = 1_000_000
+WITHDRAWAL_LABELS = {"made_to_order": _l("wykonywany na zamówienie według wskazań kupującego"),
+                     "perishable": _l("szybko się psuje lub ma krótki termin przydatności")}
 
 
 def _text(value) -> str:
@@ -82,6 +85,12 @@ class OfferingForm(FlaskForm):
     unit = StringField(_l("Jednostka"), validators=[Optional(), Length(max=40)])
     min_order = StringField(_l("Minimalne zamówienie"), validators=[Optional(), Length(max=100)])
     lead_time = StringField(_l("Czas realizacji"), validators=[Optional(), Length(max=100)])
+    stock = StringField(_l("Stan magazynowy (sztuki)"), render_kw={"inputmode": "numeric"})
+    # The stock the form was opened with: orders placed meanwhile are kept (services apply only the change).
+    stock_seen = HiddenField()
+    # Checked in validate_withdrawal_exception: a saved offering without an exception holds None, not "".
+    withdrawal_exception = SelectField(_l("Prawo konsumenta do odstąpienia od umowy"), default="",
+                                       validate_choice=False)
     service_area = MultiCheckboxField(_l("Obszar realizacji (powiaty)"))
     tags = StringField(_l("Tagi"), validators=[Optional(), Length(max=500)])
     images = FieldList(FormField(ExistingImageForm), max_entries=MAX_IMAGES)
@@ -96,11 +105,14 @@ class OfferingForm(FlaskForm):
         self.category.choices = [("", _("– wybierz kategorię –"))] + categories.choices()
         self.subcategory.choices = subcategory_groups()
         self.vat_rate.choices = pricing.vat_choices()
+        self.withdrawal_exception.choices = [("", _("przysługuje (zwykły produkt lub usługa)"))] + [
+            (code, _("nie przysługuje: %(why)s", why=WITHDRAWAL_LABELS[code])) for code in WITHDRAWAL_EXCEPTIONS]
         self.service_area.choices = region.powiat_choices()
         self.status.choices = [(s, str(STATUS_LABELS[s]).capitalize()) for s in STATUSES]
         self.prepared_images = []
         self.new_alts = []
         self.parsed_price = None
+        self.parsed_stock = None
         self.category_from_cpv = False
 
     # Loading an offering into the form (GET) -------------------------------------------------------
@@ -108,6 +120,7 @@ class OfferingForm(FlaskForm):
     def load(self, offering) -> None:
         """Fill the form from a saved offering; the photos in gallery order."""
         self.cpv.data = ", ".join(offering.cpv)
+        self.stock_seen.data = "" if offering.stock is None else str(offering.stock)
         self.price_on_request.data = offering.price_net is None
         self.price_net.data = pricing.format_plain(offering.price_net)
         self.service_area.data = [a.powiat for a in offering.areas]
@@ -155,6 +168,21 @@ class OfferingForm(FlaskForm):
             self.parsed_price = pricing.parse_net(raw)
         except pricing.PriceError as exc:
             raise ValidationError(str(exc)) from None
+
+    def validate_stock(self, field):
+        raw = re.sub(r"[\s\u00a0]", "", _text(field.data))
+        if raw.startswith("-") and raw[1:].isdigit():
+            raise ValidationError(_("Stan magazynowy nie może być ujemny. Wpisz 0, jeśli produktu zabrakło."))
+        if raw and not re.fullmatch(r"\+?\d+", raw):
+            raise ValidationError(_("Stan magazynowy to liczba całych sztuk, np. 25. Zostaw pole puste, jeśli "
+                                    "nie liczycie sztuk."))
+        if len(raw) > 9 or (raw and int(raw) > MAX_STOCK):  # the length first: int() refuses thousands of digits
+            raise ValidationError(_("Stan magazynowy może wynosić najwyżej %(n)d sztuk.", n=MAX_STOCK))
+        self.parsed_stock = int(raw) if raw else None
+
+    def validate_withdrawal_exception(self, field):
+        if field.data and field.data not in WITHDRAWAL_EXCEPTIONS:
+            raise ValidationError(_("Wybierz jedną z podanych możliwości."))
 
     def validate_service_area(self, field):
         field.data = [c for c in (field.data or []) if region.is_powiat(c)]
@@ -246,6 +274,9 @@ class OfferingForm(FlaskForm):
             "vat_rate": self.vat_rate.data, "unit": text("unit"), "min_order": text("min_order"),
             "lead_time": text("lead_time"), "tags": self.tags.data or [], "cpv": self.cpv.data or [],
             "service_area": self.service_area.data or [],
+            "stock": self.parsed_stock if self.kind.data == "product" else None,
+            "stock_seen": int(self.stock_seen.data) if (self.stock_seen.data or "").isdigit() else None,
+            "withdrawal_exception": self.withdrawal_exception.data or None,
         }
 
     def kept_images(self) -> list[tuple]:

@@ -9,9 +9,10 @@ import uuid
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
+from catalog import price_history
 from catalog.models import MAX_IMAGES, CpvCode, Offering, OfferingImage, OfferingReport
 from catalog.public_forms import REPORT_REASONS
 from marketplace import audit, clock
@@ -26,7 +27,7 @@ STATUS_LABELS = {"draft": _l("szkic"), "published": _l("opublikowana"), "archive
 AUDITED = ("status", "published_at")
 # Columns the editor sets one to one.
 FIELDS = ("kind", "title", "description", "category", "subcategory", "price_net", "vat_rate", "unit",
-          "min_order", "lead_time", "tags")
+          "min_order", "lead_time", "tags", "stock", "withdrawal_exception")
 
 
 class OfferingError(Exception):
@@ -81,10 +82,24 @@ def publish_problems(offering: Offering) -> list[str]:
 
 # Changes ----------------------------------------------------------------------------------------------
 
+def _apply_stock(offering: Offering, data: dict) -> None:
+    """Set the stock as the PES typed it, but as a change from what its form showed: items ordered on the
+    portal while the form was open stay taken (the database applies the difference in one UPDATE)."""
+    new, seen = data["stock"], data.get("stock_seen")
+    if offering.id is None or new is None or seen is None or offering.stock is None:
+        offering.stock = new
+    elif new != seen:
+        changed = Offering.stock + (new - seen)
+        offering.stock = case((changed < 0, 0), else_=changed)
+
+
 def _apply(offering: Offering, data: dict) -> None:
     for key in FIELDS:
-        if key in data:
+        if key in data and key != "stock":
             setattr(offering, key, data[key])
+    if "stock" in data:
+        _apply_stock(offering, data)
+    price_history.record(offering)  # before anything flushes: it compares with the stored price
     if "cpv" in data:
         offering.cpv = data["cpv"]
     if "service_area" in data:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from catalog import categories, cpv, pricing
+from catalog import categories, cpv, price_history, pricing
 from catalog.mark.models import MARK_STATUSES, QualityMark
 from catalog.models import KINDS, STATUSES, VAT_RATES, CpvCode, Offering
 from marketplace import audit, clock
@@ -197,6 +197,7 @@ class OfferingHandler(RecordHandler):
         for key in ("kind", "title", "category", "subcategory", "price_net", "vat_rate", "unit", "min_order",
                     "lead_time", "tags", "status"):
             setattr(offering, key, clean.get(key))
+        price_history.record(offering)  # before the flush below: it compares with the stored price
         offering.description = clean.get("description") or ""
         offering.cpv = clean["cpv"]
         offering.service_area = clean.get("service_area") or []

@@ -103,6 +103,9 @@ def demo_command() -> None:
         from marketplace.inquiries import demo as inquiry_demo
 
         inquiry_demo.seed()
+        from marketplace.orders import demo as orders_demo
+
+        orders_demo.seed()
         from search import service as search_service
 
         search_service.rebuild()

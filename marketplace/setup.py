@@ -105,11 +105,15 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.legal.views import bp as legal_bp
 
     app.register_blueprint(legal_bp)
+    from marketplace.consumer.views import bp as consumer_bp
+    app.register_blueprint(consumer_bp)
     from marketplace.dashboards.views import bp as dashboards_bp
     from marketplace.favourites.views import bp as favourites_bp
+    from marketplace.orders.sales_views import bp as sales_bp
 
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(favourites_bp)
+    app.register_blueprint(sales_bp)
     import marketplace.inquiries.file_views
     import marketplace.inquiries.pes_views
     from marketplace.inquiries.views import bp as inquiries_bp
@@ -120,9 +124,16 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(procurement_bp)
     app.register_blueprint(marketplace.procurement.admin_views.bp)
+    import marketplace.orders.payment_views
+    import marketplace.orders.pes_views
+    from marketplace.orders.views import bp as orders_bp
+
+    app.register_blueprint(orders_bp)
     from marketplace.stats.views import bp as stats_bp
 
     app.register_blueprint(stats_bp)
+    from marketplace.orders.invoice_views import bp as invoices_bp
+    app.register_blueprint(invoices_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -4,6 +4,7 @@ With TEST_DATABASE_URL (a server URL such as postgresql://postgres@127.0.0.1:543
 is created for this run, emptied after every test and dropped at the end.
 """
 import os
+import threading
 import uuid
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -19,6 +20,7 @@ for _var in ("DATABASE_URL", "MAIL_SERVER", "REDIS_URL", "STRIPE_SECRET_KEY", "A
 
 from app import create_app  # noqa: E402
 from marketplace.extensions import db  # noqa: E402
+from tests.stripe_server import localstripe, stripe_recorder  # noqa: F401 (fixtures)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -124,6 +126,23 @@ def app(tmp_path, pg_url, app_config):
             if pg_url:
                 _empty_database(pg_url)
             db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on 127.0.0.1 by a thread, for browsers and for servers that call back (Stripe's
+    webhooks); give the app `SERVER_NAME: None` through app_config."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PORTAL_URL"] = f"http://127.0.0.1:{server.server_port}"  # links in mail lead here
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
 
 
 @pytest.fixture

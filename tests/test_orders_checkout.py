@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from catalog.models import Offering
+from catalog.views import offering_url
 from marketplace.extensions import db
 from marketplace.orders.models import Order
 from tests.conftest import csrf_token
@@ -13,7 +14,10 @@ from tests.order_factories import product, selling_pes
 
 
 def add(client, offering, quantity=1):
-    token = csrf_token(client, "/koszyk")
+    """The offering page's "add to cart" form, posted (pages without it give the token all the same)."""
+    with client.application.test_request_context():
+        page = offering_url(offering)
+    token = csrf_token(client, page)
     return client.post("/koszyk/dodaj", data={"csrf_token": token, "offering_id": offering.id,
                                               "quantity": quantity, "next": "/koszyk"})
 
@@ -22,9 +26,14 @@ BUYER = {"name": "Anna Kowalska", "email": "anna@example.org", "phone": "", "str
          "postal_code": "85-001", "city": "Bydgoszcz", "accept": "y"}
 
 
-def checkout(client, groups, **fields):
-    token = csrf_token(client, "/zamowienie")
-    data = dict(BUYER, csrf_token=token, **fields)
+def checkout_page(client) -> dict:
+    """The checkout form's hidden fields: the CSRF token and the lines the buyer was shown."""
+    html = client.get("/zamowienie").get_data(as_text=True)
+    return {name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', html).group(1) for name in ("csrf_token", "seen")}
+
+
+def checkout(client, groups, hidden=None, **fields):
+    data = dict(BUYER, **(hidden or checkout_page(client)), **fields)
     for pes in groups:
         data.setdefault(f"pay_{pes.id}", "transfer")
         data.setdefault(f"ship_{pes.id}", "pickup")
@@ -85,10 +94,10 @@ def test_checkout_mails_the_buyer_and_each_pes(client, mailbox):
     add(client, honey)
     checkout(client, [pes])
     number = db.session.scalars(select(Order.number)).one()
-    assert number in mailbox.last("kupujacy@example.org")["Subject"]
+    assert number in mailbox.last("anna@example.org")["Subject"]  # the address given at checkout
     assert number in mailbox.last(owner.email)["Subject"]
     assert "40,00 zł" not in mailbox.body(mailbox.last(owner.email))  # gross, not net, in the summary
-    assert "84,00 zł" in mailbox.body(mailbox.last(owner.email))
+    assert "42,00 zł" in mailbox.body(mailbox.last(owner.email))  # 1 × 40,00 net + 5% VAT
 
 
 def test_checkout_refuses_more_than_is_left_and_writes_nothing(client):
@@ -98,15 +107,26 @@ def test_checkout_refuses_more_than_is_left_and_writes_nothing(client):
     signed_in_buyer(client)
     add(client, other, 4)
     add(client, honey, 2)
+    hidden = checkout_page(client)
     Offering.query.filter_by(id=honey.id).update({"stock": 1})  # someone else bought one meanwhile
     db.session.commit()
-    resp = checkout(client, [pes])
+    resp = checkout(client, [pes], hidden)
     assert resp.status_code == 302 and resp.location.endswith("/koszyk")
     assert db.session.scalars(select(Order)).all() == []
     db.session.expire_all()
     assert db.session.get(Offering, other.id).stock == 4  # the other line's reservation was rolled back
     page = client.get("/koszyk").get_data(as_text=True)
     assert "Dostępnych jest tylko 1 szt." in page
+
+
+def test_a_checkout_posted_without_the_lines_it_was_shown_is_sent_back_to_the_cart(client):
+    pes, _ = selling_pes()
+    signed_in_buyer(client)
+    add(client, product(pes))
+    hidden = checkout_page(client)
+    resp = checkout(client, [pes], {"csrf_token": hidden["csrf_token"]})
+    assert resp.status_code == 302 and resp.location.endswith("/koszyk")
+    assert db.session.scalars(select(Order)).all() == []
 
 
 def test_checkout_form_errors_are_shown_at_the_fields(client):

@@ -25,10 +25,15 @@ class Line:
     offering: Offering
     quantity: int
     problem: str | None = None  # why the line cannot be ordered now, for the person
+    vat_exempt: bool = False  # the seller is exempt from VAT (art. 113): its sales carry no VAT
+
+    @property
+    def vat_rate(self) -> str:
+        return "zw" if self.vat_exempt else self.offering.vat_rate
 
     @property
     def amounts(self) -> money.Amounts:
-        return money.line_amounts(self.offering.price_net, self.quantity, self.offering.vat_rate)
+        return money.line_amounts(self.offering.price_net, self.quantity, self.vat_rate)
 
 
 @dataclass
@@ -112,7 +117,8 @@ def groups() -> list[Group]:
         if offering is None:
             continue
         group = result.setdefault(offering.pes_id, Group(offering.pes, sales.get(offering.pes_id)))
-        group.lines.append(Line(offering, quantity, orderable_problem(offering, group.sales, quantity)))
+        exempt = bool(group.sales and group.sales.vat_exempt)
+        group.lines.append(Line(offering, quantity, orderable_problem(offering, group.sales, quantity), exempt))
     return list(result.values())
 
 

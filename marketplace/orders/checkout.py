@@ -94,7 +94,7 @@ def _lines(group: Group, choice: Choice) -> list[OrderLine]:
     for i, item in enumerate(group.ok_lines):
         o, amounts = item.offering, item.amounts
         lines.append(OrderLine(position=i, offering_id=o.id, kind=o.kind, title=o.title, unit=o.unit,
-                               quantity=item.quantity, unit_net=o.price_net, vat_rate=o.vat_rate,
+                               quantity=item.quantity, unit_net=o.price_net, vat_rate=item.vat_rate,
                                net=amounts.net, vat=amounts.vat, gross=amounts.gross,
                                withdrawal_exception=o.withdrawal_exception))
     if choice.fulfilment == "delivery" and group.sales.delivery_net > 0:

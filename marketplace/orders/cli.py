@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from marketplace import outbox
 from marketplace.extensions import db
 from marketplace.orders import webhooks
+from marketplace.orders.ksef_cli import ksef_check, ksef_send
 
 
 @click.group("orders", help="Zamówienia: uzgadnianie płatności ze Stripe i wygasanie rezerwacji.")
@@ -22,3 +23,7 @@ def reconcile_command() -> None:
     sent, failed = outbox.deliver_pending()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to do"
     click.echo(f"{summary}; mail sent {sent}, failed {failed}")
+
+
+orders_cli.add_command(ksef_send)
+orders_cli.add_command(ksef_check)

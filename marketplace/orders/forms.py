@@ -78,11 +78,17 @@ class CheckoutForm(FlaskForm):
             raise ValidationError(_l("Do faktury z NIP-em podaj nazwę firmy lub instytucji."))
 
 
-def checkout_form(groups, methods, fulfilments, formdata=None, **kwargs) -> CheckoutForm:
-    """The checkout form with a payment, a hand-over and a delivery address question for each PES."""
+def cart_signature(groups) -> str:
+    """What the buyer saw on the checkout page: each orderable line's offering and quantity."""
+    return ",".join(sorted(f"{line.offering.id}x{line.quantity}" for g in groups for line in g.ok_lines))
+
+
+def checkout_form(groups, methods, fulfilments, **kwargs) -> CheckoutForm:
+    """The checkout form with a payment, a hand-over and a delivery address question for each PES, and the
+    lines it was shown with: if the cart changed meanwhile (an item sold out), the buyer sees it again first."""
 
     class Form(CheckoutForm):
-        pass
+        seen = HiddenField()
 
     for group in groups:
         pid = group.pes.id
@@ -99,7 +105,7 @@ def checkout_form(groups, methods, fulfilments, formdata=None, **kwargs) -> Chec
         setattr(Form, f"address_{pid}", StringField(
             _l("Adres dostawy (jeśli inny niż powyżej) – %(pes)s", pes=group.pes.name), filters=[_clean],
             validators=[Optional(), Length(max=400)]))
-    return Form(formdata=formdata, **kwargs)
+    return Form(**kwargs)
 
 
 class StatusForm(FlaskForm):

@@ -9,8 +9,15 @@ from marketplace import audit, outbox
 from marketplace.core.views import safe_next
 from marketplace.extensions import db, limiter
 from marketplace.orders import cart, checkout, notify, statuses, stock
-from marketplace.orders.forms import AddToCartForm, MessageForm, QuantityForm, WithdrawalForm, checkout_form
-from marketplace.orders.models import Invoice, Order, OrderMessage, PesSales
+from marketplace.orders.forms import (
+    AddToCartForm,
+    MessageForm,
+    QuantityForm,
+    WithdrawalForm,
+    cart_signature,
+    checkout_form,
+)
+from marketplace.orders.models import Invoice, Order, OrderMessage
 from marketplace.orders.stripe_gateway import gateway
 
 bp = Blueprint("orders", __name__)
@@ -20,12 +27,6 @@ def order_limited(view):
     """Checkouts and messages send mail: limited per account."""
     key = lambda: f"orders:{current_user.get_id() or request.remote_addr}"
     return limiter.limit(lambda: current_app.config["ORDER_LIMIT"], key_func=key, methods=["POST"])(view)
-
-
-@bp.app_template_global()
-def sales_of(pes_id: int) -> PesSales | None:
-    """The PES's sales settings, for the offering page's cart button."""
-    return db.session.get(PesSales, pes_id)
 
 
 @bp.app_template_global()
@@ -108,6 +109,12 @@ def checkout_page():
         return redirect(url_for("orders.cart_page"))
     form = checkout_form(groups, checkout.payment_methods, checkout.fulfilments,
                          data=None if request.method == "POST" else _prefill())
+    if request.method == "GET":
+        form.seen.data = cart_signature(groups)
+    elif form.seen.data != cart_signature(groups):
+        flash(_("Koszyk zmienił się w czasie składania zamówienia (np. skończył się towar). Sprawdź go i "
+                "złóż zamówienie ponownie."), "error")
+        return redirect(url_for("orders.cart_page"))
     if request.method == "POST" and form.validate():
         try:
             orders = checkout.place(groups, current_user, _buyer_data(form), _choices(form, groups))
