@@ -34,10 +34,10 @@ def app_config(localstripe):
 
 @pytest.fixture
 def shop(app):
-    honey_pes, honey_owner = selling_pes(HONEY_PES, owner=make_user("miod@example.org", name="Ewa Pszczelarz"),
+    honey_pes, _owner = selling_pes(HONEY_PES, owner=make_user("miod@example.org", name="Ewa Pszczelarz"),
                                          accepts_transfer=False, stripe_account_id="acct_honey",
                                          stripe_state="active")
-    clay_pes, clay_owner = selling_pes(CLAY_PES, owner=make_user("glina@example.org", name="Jan Garncarz"),
+    clay_pes, _owner = selling_pes(CLAY_PES, owner=make_user("glina@example.org", name="Jan Garncarz"),
                                        nip="1234563218")
     honey = product(honey_pes, title="Miód lipowy 1 kg", price="45.00", vat="5", stock=3)
     bowl = product(clay_pes, title="Misa ceramiczna ręcznie toczona", price="80.00", vat="23", stock=None)
