@@ -2,6 +2,7 @@
 import os
 import warnings
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
@@ -15,6 +16,17 @@ def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _percent(value: str | None) -> Decimal:
+    """A percentage from 0 to 100 with at most two decimals ("2.5"); anything else stops the start."""
+    try:
+        number = Decimal((value or "0").strip().replace(",", "."))
+    except InvalidOperation:
+        number = Decimal(-1)
+    if not number.is_finite() or not 0 <= number <= 100 or number != number.quantize(Decimal("0.01")):
+        raise ConfigError(f"PLATFORM_FEE_PERCENT must be a percentage from 0 to 100, not {value!r}")
+    return number
 
 
 def normalise_db_url(url: str) -> str:
@@ -72,7 +84,7 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         # The portal's fee on each online payment, in percent of the order's gross total (0: none).
-        "PLATFORM_FEE_PERCENT": env.get("PLATFORM_FEE_PERCENT") or "0",
+        "PLATFORM_FEE_PERCENT": _percent(env.get("PLATFORM_FEE_PERCENT")),
         # Minutes that items in stock stay reserved for an order awaiting online payment.
         "ORDER_RESERVATION_MINUTES": int(env.get("ORDER_RESERVATION_MINUTES") or 30),
         # Sending invoices to KSeF: "off" (default), or "files" (the XML is written under the instance

@@ -60,3 +60,14 @@ def test_create_app_refuses_in_production_without_key(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigError):
         create_app({"TESTING": True})
+
+
+def test_the_platform_fee_is_a_percentage_or_the_portal_does_not_start(tmp_path):
+    from decimal import Decimal
+
+    ENV = {"SECRET_KEY": "test"}
+    assert from_environment(str(tmp_path), ENV)["PLATFORM_FEE_PERCENT"] == Decimal(0)
+    assert from_environment(str(tmp_path), dict(ENV, PLATFORM_FEE_PERCENT="2,5"))["PLATFORM_FEE_PERCENT"] == Decimal("2.5")
+    for bad in ("abc", "-1", "101", "1.234", "nan"):
+        with pytest.raises(ConfigError, match="PLATFORM_FEE_PERCENT"):
+            from_environment(str(tmp_path), dict(ENV, PLATFORM_FEE_PERCENT=bad))

@@ -187,3 +187,24 @@ def test_another_buyers_order_is_not_found(client):
     signed_in_buyer(client, "inny@example.org")
     assert client.get(f"/zamowienia/{number}").status_code == 404
     assert number not in client.get("/zamowienia").get_data(as_text=True)
+
+
+def test_an_editor_save_keeps_the_items_ordered_while_the_form_was_open(app):
+    from catalog import services
+
+    pes, owner = selling_pes()
+    honey = product(pes, stock=10)
+    db.session.commit()
+    seen = honey.stock  # the editor opens with 10
+    Offering.query.filter_by(id=honey.id).update({"stock": Offering.stock - 4})  # a checkout takes 4
+    db.session.commit()
+    services.update_offering(owner, honey, {"stock": 15, "stock_seen": seen}, [])  # the PES adds 5
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Offering, honey.id).stock == 11
+    services.update_offering(owner, honey, {"stock": 11, "stock_seen": 11}, [])  # saved unchanged
+    Offering.query.filter_by(id=honey.id).update({"stock": 2})
+    services.update_offering(owner, honey, {"stock": 0, "stock_seen": 11}, [])  # "none left": never below 0
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Offering, honey.id).stock == 0
