@@ -9,6 +9,7 @@ import stripe
 from sqlalchemy import func, select
 
 from catalog.models import Offering
+from marketplace.audit import AuditEntry
 from marketplace.extensions import db
 from marketplace.orders import payments
 from marketplace.orders.models import Order, StripeEvent
@@ -131,3 +132,53 @@ def test_reconcile_pays_an_order_whose_webhook_never_came_and_cancels_an_expired
     db.session.expire_all()
     assert order.status == "paid" and stale.status == "cancelled"
     assert db.session.get(Offering, honey.id).stock == 2  # the expired order's item is back on sale
+
+
+def _captured(recorder, kind: str, seconds: float = 10.0):
+    """The first delivery of an event of `kind` that localstripe posted to the recorder: (body, signature)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for req in list(recorder.requests):
+            if req.path == "/hook" and req.json and req.json.get("type") == kind:
+                return req.body, req.headers["Stripe-Signature"]
+        time.sleep(0.1)
+    raise AssertionError(f"localstripe sent no {kind}")
+
+
+def test_localstripe_deliveries_replayed_ten_times_and_late_change_the_orders_once(
+        app, client, runner, localstripe, browser_stripe, stripe_recorder):
+    """localstripe's own signed deliveries are captured, then given to the portal late and repeated: a payment
+    replayed ten times pays once; a declined attempt that arrives after its order expired gives nothing back."""
+    register_webhook(localstripe, "capture", f"{stripe_recorder.url}/hook", events=EVENTS)
+    try:
+        order, honey = online_order(client)
+        pay_page(client, order)
+        browser_stripe.v1.payment_intents.update(order.stripe_payment_intent, {"payment_method": "pm_card_visa"})
+        browser_stripe.v1.payment_intents.confirm(order.stripe_payment_intent)
+        paid = _captured(stripe_recorder, "payment_intent.succeeded")
+        late = make_order(order.pes, order.buyer, [("Miód wielokwiatowy 1 kg", 1, "40.00", "5")],
+                          status="awaiting_payment", payment_method="stripe", stripe_account_id="acct_pes_live")
+        late.lines[0].offering_id, late.lines[0].reserved = honey.id, 1
+        honey.stock = 0
+        db.session.commit()
+        pay_page(client, late)
+        declined = browser_stripe.v1.tokens.create({"card": {"number": "4000000000000341", "exp_month": "12",
+                                                             "exp_year": "2030", "cvc": "123"}})
+        browser_stripe.v1.payment_intents.update(late.stripe_payment_intent, {"payment_method": declined.card.id})
+        with pytest.raises(stripe.CardError):
+            browser_stripe.v1.payment_intents.confirm(late.stripe_payment_intent)
+        failed = _captured(stripe_recorder, "payment_intent.payment_failed")
+    finally:
+        unregister_webhook(localstripe, "capture")
+    post = lambda body, signature: client.post(
+        "/stripe/webhook", data=body, content_type="application/json", headers={"Stripe-Signature": signature})
+    assert [post(*paid).get_json()["outcome"] for _ in range(10)] == ["paid"] + ["duplicate"] * 9
+    late.reserved_until = late.created_at.replace(year=2025)
+    db.session.commit()
+    runner.invoke(args=["orders", "reconcile"])  # the declined order's reservation ran out: cancelled
+    assert [post(*failed).get_json()["outcome"] for _ in range(3)] == ["ignored", "duplicate", "duplicate"]
+    db.session.expire_all()
+    assert order.status == "paid" and late.status == "cancelled"
+    assert db.session.get(Offering, honey.id).stock == 1  # the late order's item back once, the paid ones kept
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.object_id == order.id, AuditEntry.action == "order.status")) == 1

@@ -176,3 +176,15 @@ def test_orders_of_another_pes_are_not_changed_by_an_unknown_intent(client):
     assert deliver(client, event("evt_o", "payment_intent.succeeded", other)).get_json()["outcome"] == "no order"
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == "awaiting_payment"
+
+
+def test_a_thin_account_event_of_accounts_v2_refreshes_the_state_from_stripe(client, stripe_recorder):
+    selling_pes(stripe_account_id="acct_v2", stripe_state="onboarding")
+    db.session.commit()
+    stripe_recorder.reply(200, {"id": "acct_v2", "object": "v2.core.account", "configuration": {"merchant": {
+        "capabilities": {"card_payments": {"status": "active"}}}}, "requirements": {"entries": []}})
+    thin = {"id": "evt_thin", "object": "v2.core.event", "created": int(time.time()),
+            "type": "v2.core.account[configuration.merchant].capability_status_updated",
+            "related_object": {"id": "acct_v2", "type": "v2.core.account", "url": "/v2/core/accounts/acct_v2"}}
+    assert deliver(client, thin).get_json()["outcome"] == "account active"
+    assert stripe_recorder.requests[-1].path == "/v2/core/accounts/acct_v2"

@@ -201,9 +201,11 @@ class Gateway:
             raise GatewayError(_("Powiadomienie Stripe ma nieprawidłową treść."), "invalid_payload")
         data = event.get("data") if isinstance(event.get("data"), dict) else {}
         obj = data.get("object")
+        related = event.get("related_object")  # thin events (Accounts v2) name their object instead
         return {"id": event["id"], "type": event.get("type"), "account": event.get("account"),
                 "created": event.get("created"), "livemode": bool(event.get("livemode")),
-                "data": {"object": obj if isinstance(obj, dict) else {}}}
+                "data": {"object": obj if isinstance(obj, dict) else {}},
+                "related_object": related if isinstance(related, dict) else None}
 
 
 # Stripe's answers as the portal's data -----------------------------------------------------------------
