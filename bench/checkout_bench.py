@@ -200,14 +200,15 @@ class Buyer(Visitor):
         return location.removeprefix(self.base) if status in (301, 302, 308) else path
 
 
-def checkout_fields(token: str, email: str, pes_id: int) -> list[tuple[str, str]]:
-    return [("csrf_token", token), ("name", "Kupujący Pomiarowy"), ("email", email), ("phone", "600100200"),
+def checkout_fields(hidden: dict, email: str, pes_id: int) -> list[tuple[str, str]]:
+    return [("csrf_token", hidden["csrf_token"]), ("seen", hidden["seen"]), ("name", "Kupujący Pomiarowy"), ("email", email), ("phone", "600100200"),
             ("street", "ul. Długa 5"), ("postal_code", "85-001"), ("city", "Bydgoszcz"), ("accept", "y"),
             (f"pay_{pes_id}", "transfer"), (f"ship_{pes_id}", "pickup"), (f"address_{pes_id}", "")]
 
 
-def prepare(buyer: Buyer, email: str, offering_id: int) -> str:
-    """Sign in, put one item into the cart from the offering's page, open the checkout; its CSRF token."""
+def prepare(buyer: Buyer, email: str, offering_id: int) -> dict:
+    """Sign in, put one item into the cart from the offering's page, open the checkout; its hidden fields (the
+    CSRF token and the lines the form was shown with)."""
     buyer.log_in_as(email)
     offering_page = buyer.page(f"/oferta/{offering_id}")
     token = buyer.csrf_token(offering_page)
@@ -215,7 +216,8 @@ def prepare(buyer: Buyer, email: str, offering_id: int) -> str:
         ("csrf_token", token), ("offering_id", str(offering_id)), ("quantity", "1"), ("next", "/koszyk")])
     if status != 302 or not location.endswith("/koszyk"):
         raise RuntimeError(f"add to cart: {status} {location}")
-    return buyer.csrf_token("/zamowienie")
+    _status, _location, page = buyer.request("/zamowienie")
+    return {name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1) for name in ("csrf_token", "seen")}
 
 
 def check_out(port: int, email: str, product: tuple[int, int], barrier: threading.Barrier, out: Outcome) -> None:
@@ -223,10 +225,10 @@ def check_out(port: int, email: str, product: tuple[int, int], barrier: threadin
     offering_id, pes_id = product
     try:
         out.visitor = Buyer(port)
-        token = prepare(out.visitor, email, offering_id)
+        hidden = prepare(out.visitor, email, offering_id)
         barrier.wait()
         start = time.perf_counter()
-        status, location, page = out.visitor.request("/zamowienie", checkout_fields(token, email, pes_id))
+        status, location, page = out.visitor.request("/zamowienie", checkout_fields(hidden, email, pes_id))
         out.seconds = time.perf_counter() - start
     except threading.BrokenBarrierError:
         out.kind, out.detail = "error", "another buyer failed before the checkout"
