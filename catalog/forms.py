@@ -174,7 +174,7 @@ class OfferingForm(FlaskForm):
         if raw.startswith("-") and raw[1:].isdigit():
             raise ValidationError(_("Stan magazynowy nie może być ujemny. Wpisz 0, jeśli produktu zabrakło."))
         if raw and not re.fullmatch(r"\+?\d+", raw):
-            raise ValidationError(_("Stan magazynowy to liczba całych sztuk, np. 25. Zostaw pole puste, jeśli "
+            raise ValidationError(_("Stan magazynowy to liczba całych sztuk, np. 25. Zostawcie pole puste, jeśli "
                                     "nie liczycie sztuk."))
         if len(raw) > 9 or (raw and int(raw) > MAX_STOCK):  # the length first: int() refuses thousands of digits
             raise ValidationError(_("Stan magazynowy może wynosić najwyżej %(n)d sztuk.", n=MAX_STOCK))

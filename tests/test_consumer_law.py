@@ -16,7 +16,7 @@ WITHDRAWAL = "/odstapienie-od-umowy"
 PLATFORM = "/informacje-o-platformie"
 PDF = "/odstapienie-od-umowy/formularz.pdf"
 TRADER = "Sprzedawca: przedsiębiorca"
-NOT_TRADER = "Sprzedawca nie jest przedsiębiorcą — przepisy o prawach konsumenta nie mają zastosowania do tej umowy"
+NOT_TRADER = "Sprzedawca nie jest przedsiębiorcą – przepisy o prawach konsumenta nie mają zastosowania do tej umowy"
 
 
 def headings(html: str) -> list[int]:

@@ -143,7 +143,7 @@ class MessageForm(FlaskForm):
 
 
 class WithdrawalForm(FlaskForm):
-    statement = BooleanField(_l("Oświadczam, że odstępuję od umowy sprzedaży towarów z tego zamówienia"),
+    statement = BooleanField(_l("Oświadczam, że odstępuję od umowy zawartej w tym zamówieniu"),
                              validators=[DataRequired(_l("Zaznacz oświadczenie, aby je wysłać."))])
     details = TextAreaField(_l("Których pozycji dotyczy i numer konta do zwrotu, jeśli płaciłeś(-aś) przelewem"),
                             filters=[_clean], validators=[Optional(), Length(max=1000)])

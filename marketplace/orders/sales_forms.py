@@ -34,7 +34,7 @@ def polish_iban(value: str) -> str:
         compact = "PL" + compact
     if compact[:2].isalpha() and compact[:2] != "PL":
         raise ValueError(_("Podaj rachunek w polskim banku: numer IBAN zaczynający się od PL "
-                           "(albo samo 26 cyfr)."))
+                           "(albo samych 26 cyfr)."))
     try:
         return iban.validate(compact)
     except NumberError:

@@ -203,7 +203,7 @@ def withdraw(number: str):
     """A consumer's statement of withdrawal from the contract, sent to the PES and kept with the order."""
     item = buyer_order_or_404(number)
     form = WithdrawalForm()
-    if not item.consumer or item.status in ("cancelled", "refunded"):
+    if item.status in ("cancelled", "refunded"):
         abort(404)
     if not form.validate():
         return _order_page(item, 400, withdrawal_form=form)
