@@ -29,7 +29,8 @@ BUYER = {"name": "Anna Kowalska", "email": "anna@example.org", "phone": "", "str
 def checkout_page(client) -> dict:
     """The checkout form's hidden fields: the CSRF token and the lines the buyer was shown."""
     html = client.get("/zamowienie").get_data(as_text=True)
-    return {name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', html).group(1) for name in ("csrf_token", "seen")}
+    return {name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', html).group(1)
+            for name in ("csrf_token", "seen", "attempt")}
 
 
 def checkout(client, groups, hidden=None, **fields):
@@ -208,3 +209,33 @@ def test_an_editor_save_keeps_the_items_ordered_while_the_form_was_open(app):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Offering, honey.id).stock == 0
+
+
+def test_the_same_checkout_form_submitted_twice_orders_once(client):
+    pes, _ = selling_pes()
+    honey = product(pes, stock=10)
+    signed_in_buyer(client)
+    add(client, honey, 2)
+    hidden = checkout_page(client)
+    cookie = client.get_cookie("session").value  # the cart as it was before the first answer
+    first = checkout(client, [pes], hidden)
+    client.set_cookie("session", cookie)
+    second = checkout(client, [pes], hidden)
+    assert first.location == second.location and "/zamowienia/zlozone/" in second.location
+    assert len(db.session.scalars(select(Order)).all()) == 1
+    db.session.expire_all()
+    assert db.session.get(Offering, honey.id).stock == 8
+
+
+def test_a_price_changed_while_the_form_was_open_sends_the_buyer_back_to_the_cart(client):
+    pes, _ = selling_pes()
+    honey = product(pes, price="40.00")
+    signed_in_buyer(client)
+    add(client, honey)
+    hidden = checkout_page(client)
+    honey.price_net = Decimal("400.00")
+    db.session.commit()
+    resp = checkout(client, [pes], hidden)
+    assert resp.status_code == 302 and resp.location.endswith("/koszyk")
+    assert db.session.scalars(select(Order)).all() == []
+    assert "420,00 zł" in client.get("/koszyk").get_data(as_text=True)

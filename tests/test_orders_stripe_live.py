@@ -59,6 +59,12 @@ def pay_page(client, order):
     return resp.get_data(as_text=True)
 
 
+def events_about(intent_id: str, kind: str) -> list[StripeEvent]:
+    """The stored events of `kind` about one PaymentIntent (localstripe may also post earlier tests' events)."""
+    rows = db.session.scalars(select(StripeEvent).where(StripeEvent.type == kind)).all()
+    return [e for e in rows if e.payload["data"]["object"].get("id") == intent_id]
+
+
 def wait_for(predicate, seconds=15.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -76,12 +82,12 @@ def test_localstripe_posts_a_signed_webhook_that_pays_the_order(app, client, liv
         order, honey = online_order(client)
         html = pay_page(client, order)
         assert order.stripe_client_secret in html and "/js.stripe.com/v3/" in html
+        assert 'data-account="acct_pes_live"' in html  # Stripe.js looks for the payment on the PES account
         assert client.get(f"/zamowienia/{order.number}/platnosc").status_code == 200  # the same intent again
         browser_stripe.v1.payment_intents.update(order.stripe_payment_intent, {"payment_method": "pm_card_visa"})
         browser_stripe.v1.payment_intents.confirm(order.stripe_payment_intent)
         assert wait_for(lambda: order.status == "paid"), "the webhook did not pay the order"
-        assert db.session.scalar(select(func.count()).select_from(StripeEvent).where(
-            StripeEvent.type == "payment_intent.succeeded")) == 1
+        assert len(events_about(order.stripe_payment_intent, "payment_intent.succeeded")) == 1
         assert db.session.get(Offering, honey.id).stock == 1
     finally:
         unregister_webhook(localstripe, "portal")
@@ -134,12 +140,15 @@ def test_reconcile_pays_an_order_whose_webhook_never_came_and_cancels_an_expired
     assert db.session.get(Offering, honey.id).stock == 2  # the expired order's item is back on sale
 
 
-def _captured(recorder, kind: str, seconds: float = 10.0):
-    """The first delivery of an event of `kind` that localstripe posted to the recorder: (body, signature)."""
+def _captured(recorder, kind: str, intent_id: str, seconds: float = 10.0):
+    """The delivery of an event of `kind` about `intent_id` that localstripe posted to the recorder, as (body,
+    signature). Matched by the object's id: localstripe also posts a second late of earlier tests' events."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for req in list(recorder.requests):
-            if req.path == "/hook" and req.json and req.json.get("type") == kind:
+            event = req.json or {}
+            if req.path == "/hook" and event.get("type") == kind and \
+                    event.get("data", {}).get("object", {}).get("id") == intent_id:
                 return req.body, req.headers["Stripe-Signature"]
         time.sleep(0.1)
     raise AssertionError(f"localstripe sent no {kind}")
@@ -155,7 +164,7 @@ def test_localstripe_deliveries_replayed_ten_times_and_late_change_the_orders_on
         pay_page(client, order)
         browser_stripe.v1.payment_intents.update(order.stripe_payment_intent, {"payment_method": "pm_card_visa"})
         browser_stripe.v1.payment_intents.confirm(order.stripe_payment_intent)
-        paid = _captured(stripe_recorder, "payment_intent.succeeded")
+        paid = _captured(stripe_recorder, "payment_intent.succeeded", order.stripe_payment_intent)
         late = make_order(order.pes, order.buyer, [("Miód wielokwiatowy 1 kg", 1, "40.00", "5")],
                           status="awaiting_payment", payment_method="stripe", stripe_account_id="acct_pes_live")
         late.lines[0].offering_id, late.lines[0].reserved = honey.id, 1
@@ -167,7 +176,7 @@ def test_localstripe_deliveries_replayed_ten_times_and_late_change_the_orders_on
         browser_stripe.v1.payment_intents.update(late.stripe_payment_intent, {"payment_method": declined.card.id})
         with pytest.raises(stripe.CardError):
             browser_stripe.v1.payment_intents.confirm(late.stripe_payment_intent)
-        failed = _captured(stripe_recorder, "payment_intent.payment_failed")
+        failed = _captured(stripe_recorder, "payment_intent.payment_failed", late.stripe_payment_intent)
     finally:
         unregister_webhook(localstripe, "capture")
     post = lambda body, signature: client.post(

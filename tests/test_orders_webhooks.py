@@ -146,7 +146,7 @@ def test_a_payment_after_the_reservation_ran_out_and_the_stock_went_is_refunded(
     db.session.commit()
     stripe_recorder.reply(200, {"id": "re_1", "object": "refund", "status": "succeeded", "amount": 8400})
     out = deliver(client, event("evt_s", "payment_intent.succeeded", intent(order))).get_json()
-    assert out["outcome"] == "refunded: out of stock"
+    assert out["outcome"] == "refunded: cannot be filled"
     sent = stripe_recorder.requests[-1]
     assert sent.path == "/v1/refunds" and sent.form["amount"] == "8400"
     assert sent.headers["Stripe-Account"] == "acct_pes1" and sent.headers["Idempotency-Key"]
@@ -188,3 +188,46 @@ def test_a_thin_account_event_of_accounts_v2_refreshes_the_state_from_stripe(cli
             "related_object": {"id": "acct_v2", "type": "v2.core.account", "url": "/v2/core/accounts/acct_v2"}}
     assert deliver(client, thin).get_json()["outcome"] == "account active"
     assert stripe_recorder.requests[-1].path == "/v2/core/accounts/acct_v2"
+
+
+def test_a_payment_for_an_order_the_pes_cancelled_is_refunded_not_revived(client, stripe_recorder):
+    order, honey = online_order()
+    from marketplace.orders import statuses, stock
+
+    with client.application.test_request_context():
+        statuses.change(order, "cancelled")
+        stock.release(order)
+    db.session.commit()
+    stripe_recorder.reply(200, {"id": "re_2", "object": "refund", "status": "succeeded", "amount": 8400})
+    out = deliver(client, event("evt_late", "payment_intent.succeeded", intent(order))).get_json()
+    assert out["outcome"] == "refunded: cannot be filled"
+    db.session.expire_all()
+    assert order.status == "refunded" and db.session.get(Offering, honey.id).stock == 5
+
+
+def test_an_automatic_refund_that_failed_is_retried_by_reconcile(client, runner, stripe_recorder):
+    from tests.stripe_server import stripe_error
+
+    order, _ = online_order()
+    order.status = "cancelled"
+    db.session.commit()
+    stripe_recorder.answer(*[stripe_error(500, "Stripe is down", "api_error")] * 3)  # the client retries twice
+    assert deliver(client, event("evt_late", "payment_intent.succeeded", intent(order))).get_json()[
+        "outcome"] == "refund failed"
+    db.session.expire_all()
+    assert order.status == "cancelled" and order.paid_at is not None
+    stripe_recorder.reply(200, {"id": "re_3", "object": "refund", "status": "succeeded", "amount": 8400})
+    result = runner.invoke(args=["orders", "reconcile"])
+    assert "refunded: cannot be filled 1" in result.output, result.output
+    db.session.expire_all()
+    assert order.status == "refunded" and order.refunded == order.gross_total
+    assert stripe_recorder.requests[-1].path == "/v1/refunds"
+
+
+def test_a_full_refund_of_a_paid_order_never_handed_over_puts_the_stock_back(client):
+    order, honey = online_order()
+    deliver(client, event("evt_paid", "payment_intent.succeeded", intent(order)))
+    charge = {"id": "ch_1", "object": "charge", "payment_intent": "pi_test1", "amount_refunded": 8400}
+    assert deliver(client, event("evt_r", "charge.refunded", charge)).get_json()["outcome"] == "refunded"
+    db.session.expire_all()
+    assert order.status == "refunded" and db.session.get(Offering, honey.id).stock == 5

@@ -35,6 +35,10 @@ class Line:
     def amounts(self) -> money.Amounts:
         return money.line_amounts(self.offering.price_net, self.quantity, self.vat_rate)
 
+    @property
+    def unit_gross(self) -> Decimal:
+        return money.line_amounts(self.offering.price_net, 1, self.vat_rate).gross
+
 
 @dataclass
 class Group:
@@ -111,6 +115,8 @@ def groups() -> list[Group]:
         db.select(Offering).where(Offering.id.in_(ids)).options(selectinload(Offering.pes))).all()}
     sales = {s.pes_id: s for s in db.session.scalars(
         db.select(PesSales).where(PesSales.pes_id.in_({o.pes_id for o in offerings.values()}))).all()}
+    if len(offerings) < len(items):  # offerings deleted meanwhile leave the cart (and its count)
+        _store({k: v for k, v in items.items() if int(k) in offerings})
     result: dict[int, Group] = {}
     for key, quantity in items.items():
         offering = offerings.get(int(key))

@@ -130,12 +130,15 @@ def _order(group: Group, choice: Choice, buyer: BuyerData, user, checkout_id: st
     return order
 
 
-def place(groups: list[Group], user, buyer: BuyerData, choices: dict[int, Choice]) -> list[Order]:
-    """One order per PES with orderable lines; raises CheckoutError or stock.OutOfStock (then roll back)."""
+def place(groups: list[Group], user, buyer: BuyerData, choices: dict[int, Choice],
+          checkout_id: str | None = None) -> list[Order]:
+    """One order per PES with orderable lines; raises CheckoutError or stock.OutOfStock (then roll back).
+    `checkout_id` names the checkout form's submit: orders are unique per checkout and PES, so a form sent
+    twice at once fails on the second insert (IntegrityError) instead of ordering twice."""
     groups = [g for g in groups if g.ok_lines]
     if not groups:
         raise CheckoutError(_l("W koszyku nie ma nic, co można teraz zamówić."))
-    checkout_id = uuid.uuid4().hex
+    checkout_id = checkout_id if checkout_id and len(checkout_id) == 32 else uuid.uuid4().hex
     orders = []
     for group in groups:
         order = _order(group, _check_choice(group, choices.get(group.pes.id)), buyer, user, checkout_id)

@@ -1,4 +1,5 @@
 """Forms of the cart, the checkout and the order pages."""
+import hashlib
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -45,7 +46,7 @@ class QuantityForm(FlaskForm):
 
 def _nip(form, field) -> None:
     if field.data and not nip_check.is_valid(field.data):
-        raise ValidationError(_l("Ten NIP jest niepoprawny – sprawdź cyfry (10 cyfr, bez kresek)."))
+        raise ValidationError(_l("Ten NIP jest niepoprawny – sprawdź cyfry (10 cyfr)."))
 
 
 class CheckoutForm(FlaskForm):
@@ -79,8 +80,13 @@ class CheckoutForm(FlaskForm):
 
 
 def cart_signature(groups) -> str:
-    """What the buyer saw on the checkout page: each orderable line's offering and quantity."""
-    return ",".join(sorted(f"{line.offering.id}x{line.quantity}" for g in groups for line in g.ok_lines))
+    """What the buyer saw on the checkout page: each orderable line's offering, quantity, price and VAT, and
+    each seller's terms (delivery and its cost, pickup, VAT exemption)."""
+    lines = [f"{line.offering.id}x{line.quantity}@{line.offering.price_net}/{line.vat_rate}"
+             for g in groups for line in g.ok_lines]
+    terms = [f"{g.pes.id}:{g.sales.pickup}/{g.sales.delivery}/{g.sales.delivery_net}/{g.sales.vat_exempt}"
+             for g in groups]
+    return hashlib.sha256(",".join(sorted(lines) + sorted(terms)).encode()).hexdigest()[:32]
 
 
 def checkout_form(groups, methods, fulfilments, **kwargs) -> CheckoutForm:
@@ -89,6 +95,7 @@ def checkout_form(groups, methods, fulfilments, **kwargs) -> CheckoutForm:
 
     class Form(CheckoutForm):
         seen = HiddenField()
+        attempt = HiddenField()  # one id per opened form: a second submit of it places nothing twice
 
     for group in groups:
         pid = group.pes.id

@@ -10,22 +10,14 @@ from accounts.decorators import confirmed_required
 from marketplace.core.urls import url_or
 from marketplace.extensions import db
 from marketplace.orders import fa3, invoice_pdf, invoices
+from marketplace.orders.access import member_pes
 from marketplace.orders.models import Invoice, Order
-from marketplace.pes.models import Pes
 
 bp = Blueprint("invoices", __name__)
 
 
-def _member_pes(pes_id: int) -> Pes:
-    """The PES, for its members: 404 when it does not exist, 403 for anyone else."""
-    pes = db.session.get(Pes, pes_id) or abort(404)
-    if current_user.membership_of(pes.id) is None:
-        abort(403)
-    return pes
-
-
 def _pes_invoice(pes_id: int, invoice_id: int) -> Invoice:
-    pes = _member_pes(pes_id)
+    pes = member_pes(pes_id)
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None or invoice.pes_id != pes.id:
         abort(404)
@@ -48,7 +40,7 @@ def _file(body: bytes, mimetype: str, invoice: Invoice, ext: str) -> Response:
 @confirmed_required
 def issue(pes_id: int, order_id: int):
     """Issue the order's invoice; a refusal is told on the order page."""
-    pes = _member_pes(pes_id)
+    pes = member_pes(pes_id)
     order = db.session.get(Order, order_id)
     if order is None or order.pes_id != pes.id:
         abort(404)

@@ -54,6 +54,7 @@ class PesSales(db.Model):
 
 class Order(db.Model):
     __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("checkout_id", "pes_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)  # "ZAM-2026-000123"

@@ -1,22 +1,20 @@
 """Mail about orders, to the buyer and to the PES's members, through the outbox (sent after commit)."""
 from flask_babel import lazy_gettext as _l
 
+from catalog.pricing import format_price
 from marketplace import outbox
 from marketplace.core.urls import external_url
+from marketplace.orders import statuses
 from marketplace.orders.models import Order
 
 TEMPLATE = "mail/inquiries/event.txt"  # the portal's plain event mail: lines, details and one link
 
 
-def _amount(value) -> str:
-    return f"{value:,.2f}".replace(",", " ").replace(".", ",") + " zł"
-
-
 def _details(order: Order) -> list:
     details = [(_l("Numer zamówienia"), order.number), (_l("Sprzedawca"), order.pes.name),
-               (_l("Do zapłaty (brutto)"), _amount(order.gross_total))]
+               (_l("Do zapłaty (brutto)"), format_price(order.gross_total))]
     for line in order.lines:
-        details.append((f"{line.quantity} × {line.title}", _amount(line.gross)))
+        details.append((f"{line.quantity} × {line.title}", format_price(line.gross)))
     if order.payment_method == "transfer" and order.payment_due and order.paid_at is None:
         details.append((_l("Termin płatności przelewem"), order.payment_due.strftime("%d.%m.%Y")))
     return details
@@ -61,9 +59,16 @@ def refunded_unfillable(order: Order) -> None:
                   "na Twoje konto.")])
 
 
-def status_changed(order: Order, label: str) -> None:
+def status_changed(order: Order, status: str) -> None:
+    label = statuses.LABELS[status]  # lazy: rendered in the buyer's language
     _to_buyer(order, _l("Zamówienie %(number)s: %(status)s", number=order.number, status=label),
               [_l("Sprzedawca zmienił status zamówienia na: %(status)s.", status=label)])
+
+
+def refund(order: Order, amount) -> None:
+    _to_buyer(order, _l("Zamówienie %(number)s: zwrot pieniędzy", number=order.number),
+              [_l("Sprzedawca zlecił zwrot %(amount)s na Twoją kartę lub konto. Pieniądze zwykle wracają w ciągu "
+                  "kilku dni roboczych.", amount=format_price(amount))])
 
 
 def message(order: Order, body: str, from_pes: bool) -> None:

@@ -18,6 +18,8 @@ from marketplace.orders import notify, statuses, stock
 from marketplace.orders.models import Order
 from marketplace.orders.stripe_gateway import GatewayError, PaymentIntentInfo, gateway
 
+AUTO_REFUND_FAILED = "auto-refund pending:"
+
 
 class PaymentError(ValueError):
     """The payment step cannot be done; str() is the message for the person."""
@@ -57,6 +59,8 @@ def succeeded(order: Order, amount_received: Decimal) -> str:
     """The buyer paid online."""
     if order.paid_at is not None:
         return "already paid"
+    if order.status == "cancelled":  # cancelled by the PES or expired: the money goes back, the order stays
+        return refund_unfillable(order)
     if amount_received < order.gross_total:
         order.payment_error = f"received {amount_received}, expected {order.gross_total}"
         return "amount too small"
@@ -65,7 +69,7 @@ def succeeded(order: Order, amount_received: Decimal) -> str:
             with db.session.begin_nested():
                 stock.reserve(order)
         except stock.OutOfStock:
-            return _refund_unfillable(order)
+            return refund_unfillable(order)
     before = order.status
     order.status, order.paid_at, order.payment_error = "paid", clock.now(), None
     audit.record(None, "order.status", order, before={"status": before}, after={"status": "paid"},
@@ -74,21 +78,29 @@ def succeeded(order: Order, amount_received: Decimal) -> str:
     return "paid"
 
 
-def _refund_unfillable(order: Order) -> str:
-    """A payment for an order whose items went to someone else meanwhile: give the money back at once."""
-    order.paid_at = clock.now()
+def refund_unfillable(order: Order) -> str:
+    """A payment for an order that can no longer be filled (cancelled, or its items went to someone else
+    meanwhile): the money goes back at once. If Stripe cannot be reached, `reconcile` tries again."""
+    order.paid_at = order.paid_at or clock.now()
     try:
         gateway().refund(account_id=order.stripe_account_id, intent_id=order.stripe_payment_intent,
                          amount=order.gross_total, idempotency_key=_key(order, "refund-unfillable"))
     except GatewayError as exc:
-        order.payment_error = exc.message
+        order.payment_error = f"{AUTO_REFUND_FAILED} {exc.message}"[:300]
         return "refund failed"
     before = order.status
-    order.status, order.refunded = "refunded", order.gross_total
+    order.status, order.refunded, order.payment_error = "refunded", order.gross_total, None
     audit.record(None, "order.status", order, before={"status": before}, after={"status": "refunded"},
-                 reason="paid after the reservation ran out; out of stock")
+                 reason="paid when the order could no longer be filled")
     notify.refunded_unfillable(order)
-    return "refunded: out of stock"
+    return "refunded: cannot be filled"
+
+
+def unfilled_refunds() -> list[Order]:
+    """Orders paid when they could no longer be filled whose automatic refund has not gone through yet."""
+    return db.session.scalars(db.select(Order).where(
+        Order.payment_error.startswith(AUTO_REFUND_FAILED), Order.status != "refunded")).all()
+
 
 
 def failed(order: Order, message: str | None) -> str:
@@ -105,10 +117,15 @@ def refunded(order: Order, total_refunded: Decimal) -> str:
     if total_refunded <= order.refunded:
         return "no change"
     order.refunded = total_refunded
-    if total_refunded >= order.gross_total and order.status != "refunded":
-        statuses.change(order, "refunded", reason="refund at Stripe")
-        return "refunded"
-    return "partly refunded"
+    if total_refunded < order.gross_total or order.status == "refunded":
+        return "partly refunded" if total_refunded < order.gross_total else "refunded"
+    before = order.status
+    if before in ("paid", "in_progress", "ready"):
+        stock.release(order)  # never handed over: the items are on sale again
+    order.status, order.payment_error = "refunded", None  # also from any status: Stripe's refund is a fact
+    audit.record(None, "order.status", order, before={"status": before}, after={"status": "refunded"},
+                 reason="refund at Stripe")
+    return "refunded"
 
 
 def expire(order: Order) -> str:
@@ -133,7 +150,7 @@ def apply_intent(order: Order, info: PaymentIntentInfo) -> str:
 
 def mark_transfer_paid(order: Order, actor) -> None:
     """The PES received the bank transfer."""
-    if order.payment_method != "transfer" or order.paid_at is not None:
+    if order.payment_method != "transfer" or order.paid_at is not None or order.status == "cancelled":
         raise PaymentError(_l("Tego zamówienia nie można oznaczyć jako opłaconego."))
     order.paid_at = clock.now()
     audit.record(actor, "order.paid", order, after={"paid_at": order.paid_at.isoformat()})

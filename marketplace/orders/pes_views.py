@@ -5,27 +5,20 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from accounts.decorators import confirmed_required
-from marketplace import audit, outbox
+from marketplace import outbox
 from marketplace.extensions import db
 from marketplace.orders import notify, payments, statuses, stock
+from marketplace.orders.access import member_pes
 from marketplace.orders.forms import MarkPaidForm, MessageForm, RefundForm, StatusForm
 from marketplace.orders.models import Invoice, Order, OrderMessage, PesSales
 from marketplace.orders.views import bp, order_limited
-from marketplace.pes.models import Pes
 
 PER_PAGE = 50
 
 
-def _member_pes(pes_id: int) -> Pes:
-    pes = db.session.get(Pes, pes_id) or abort(404)
-    if current_user.membership_of(pes_id) is None:
-        abort(403)
-    return pes
-
-
 def _pes_order(pes_id: int, order_id: int) -> Order:
     """An order of this PES for its members; another PES's order is a 404."""
-    _member_pes(pes_id)
+    member_pes(pes_id)
     order = db.session.get(Order, order_id)
     if order is None or order.pes_id != pes_id:
         abort(404)
@@ -36,7 +29,7 @@ def _pes_order(pes_id: int, order_id: int) -> Order:
 @login_required
 def pes_orders(pes_id: int):
     """The PES's orders, open ones first by default."""
-    pes = _member_pes(pes_id)
+    pes = member_pes(pes_id)
     shown = request.args.get("status", "open")
     query = select(Order).where(Order.pes_id == pes_id)
     if shown == "open":
@@ -59,10 +52,8 @@ def _page(order: Order, status: int = 200, **forms):
     forms.setdefault("refund_form", RefundForm(formdata=None))
     forms.setdefault("message_form", MessageForm(formdata=None))
     invoice = db.session.scalars(select(Invoice).where(Invoice.order_id == order.id)).first()
-    history = db.session.scalars(select(audit.AuditEntry).where(
-        audit.AuditEntry.object_type == "order", audit.AuditEntry.object_id == order.id)
-        .order_by(audit.AuditEntry.id)).all()
-    return render_template("orders/pes_order.html", order=order, pes=order.pes, invoice=invoice, history=history,
+    return render_template("orders/pes_order.html", order=order, pes=order.pes, invoice=invoice,
+                           history=statuses.history(order),
                            paid_form=MarkPaidForm(formdata=None), status_label=statuses.label, **forms), status
 
 
@@ -85,15 +76,17 @@ def pes_status(pes_id: int, order_id: int):
     form = StatusForm().set_choices(order)
     if not form.validate():
         return _page(order, 400, status_form=form)
+    before = order.status
     statuses.change(order, form.status.data, current_user, reason=form.reason.data or None)
-    if form.status.data == "cancelled":
+    if form.status.data == "refunded":  # a bank transfer the PES paid back itself
+        order.refunded = order.gross_total
+    if form.status.data == "cancelled" or (form.status.data == "refunded" and before in ("paid", "in_progress")):
         stock.release(order)  # what the order reserved goes back on sale
-    label = statuses.label(form.status.data)
-    notify.status_changed(order, label)
+    notify.status_changed(order, form.status.data)
     if form.reason.data:
         db.session.add(OrderMessage(order=order, author_id=current_user.id, from_pes=True, body=form.reason.data))
     outbox.commit()
-    flash(_("Status zamówienia zmieniony na: %(status)s.", status=label), "success")
+    flash(_("Status zamówienia zmieniony na: %(status)s.", status=statuses.label(form.status.data)), "success")
     return _back(order)
 
 
@@ -131,7 +124,7 @@ def pes_refund(pes_id: int, order_id: int):
         outbox.rollback()
         form.amount.errors = [str(exc)]
         return _page(order, 400, refund_form=form)
-    notify.status_changed(order, _("zwrot %(amount)s zł", amount=form.amount.data))
+    notify.refund(order, form.amount.amount)
     outbox.commit()
     flash(_("Zwrot zlecony w Stripe."), "success")
     return _back(order)

@@ -14,6 +14,7 @@ from accounts.decorators import confirmed_required
 from marketplace import audit, clock
 from marketplace.core.urls import external_url
 from marketplace.extensions import db
+from marketplace.orders.access import member_pes
 from marketplace.orders.models import PesSales
 from marketplace.orders.sales_forms import SALES_FIELDS, SalesForm
 from marketplace.orders.stripe_gateway import GatewayError, gateway
@@ -25,17 +26,9 @@ bp = Blueprint("sales", __name__)
 STRIPE_FIELDS = ("stripe_account_id", "stripe_state")
 
 
-def _member_pes(pes_id: int) -> Pes:
-    """The PES, for its members; 404 when there is none, 403 for everybody else."""
-    pes = db.session.get(Pes, pes_id) or abort(404)
-    if pes_services.role_in(current_user, pes) is None:
-        abort(403)
-    return pes
-
-
 def _editable_pes(pes_id: int) -> Pes:
     """The PES, for those who may edit its profile (the same people may change how it sells)."""
-    pes = _member_pes(pes_id)
+    pes = member_pes(pes_id)
     if not pes_services.can_edit(current_user, pes):
         abort(403)
     return pes
@@ -111,7 +104,7 @@ def _back(pes: Pes):
 def settings(pes_id: int):
     """The settings page; back from Stripe's onboarding (`?check`) it first asks Stripe for the state of
     the account."""
-    pes = _member_pes(pes_id)
+    pes = member_pes(pes_id)
     sales, is_new = _sales_of(pes)
     if "check" in request.args:
         _check_stripe(pes, sales, is_new)

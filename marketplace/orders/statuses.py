@@ -6,6 +6,7 @@ Every change goes through `change()`, which writes the audit log; the PES change
 from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
+from marketplace.extensions import db
 from marketplace.orders.models import Order
 
 LABELS = {
@@ -55,8 +56,20 @@ def allowed(order: Order, new: str) -> bool:
 
 
 def pes_choices(order: Order) -> list[str]:
-    """The statuses the PES may move the order to now."""
-    return [s for s in PES_CHOICES if allowed(order, s)]
+    """The statuses the PES may move the order to now: "ready" for pickup, "shipped" for delivery, and
+    "refunded" for a bank transfer the PES paid back itself (online payments are refunded through Stripe)."""
+    skip = "shipped" if order.fulfilment == "pickup" else "ready"
+    choices = [s for s in PES_CHOICES if s != skip and allowed(order, s)]
+    if order.payment_method == "transfer" and order.paid_at is not None and allowed(order, "refunded"):
+        choices.append("refunded")
+    return choices
+
+
+def history(order: Order) -> list:
+    """The order's changes from the audit log, oldest first, for both sides' order pages."""
+    return db.session.scalars(db.select(audit.AuditEntry).where(
+        audit.AuditEntry.object_type == "order", audit.AuditEntry.object_id == order.id)
+        .order_by(audit.AuditEntry.id)).all()
 
 
 def change(order: Order, new: str, actor=None, reason: str | None = None) -> None:

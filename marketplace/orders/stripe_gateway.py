@@ -118,7 +118,9 @@ class Gateway:
             "metadata": {"pes_id": str(pes.id)},
         }
         params = {k: v for k, v in params.items() if v is not None}
-        return self._call(lambda: self._client.v2.core.accounts.create(params)).id
+        # One key per PES: a double click (or a retry after a lost answer) gets the first account back.
+        options = {"idempotency_key": f"pes-{pes.id}-account"}
+        return self._call(lambda: self._client.v2.core.accounts.create(params, options)).id
 
     def onboarding_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
         """A single-use link to Stripe's onboarding form for the account."""

@@ -1,10 +1,14 @@
 """The buyer's side of orders: the cart, the checkout, the confirmation, the buyer's orders and their pages."""
+import uuid
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from accounts.decorators import confirmed_required
+from catalog.models import Offering
 from marketplace import audit, outbox
 from marketplace.core.views import safe_next
 from marketplace.extensions import db, limiter
@@ -44,7 +48,8 @@ def add():
     """Put an offering into the cart (works without JavaScript: the page reloads with a message)."""
     form = AddToCartForm()
     target = safe_next(form.next.data, url_for("orders.cart_page"))
-    if not form.validate() or not form.offering_id.data.isdigit():
+    offering = db.session.get(Offering, int(form.offering_id.data)) if form.offering_id.data.isdigit() else None
+    if not form.validate() or offering is None or not offering.is_public:
         flash(" ".join(form.quantity.errors) or _("Nie udało się dodać do koszyka."), "error")
         return redirect(target)
     cart.put(int(form.offering_id.data), form.quantity.data)
@@ -110,14 +115,20 @@ def checkout_page():
     form = checkout_form(groups, checkout.payment_methods, checkout.fulfilments,
                          data=None if request.method == "POST" else _prefill())
     if request.method == "GET":
-        form.seen.data = cart_signature(groups)
+        form.seen.data, form.attempt.data = cart_signature(groups), uuid.uuid4().hex
+    elif _already_placed(form.attempt.data):
+        return redirect(url_for("orders.placed", checkout_id=form.attempt.data))
     elif form.seen.data != cart_signature(groups):
         flash(_("Koszyk zmienił się w czasie składania zamówienia (np. skończył się towar). Sprawdź go i "
                 "złóż zamówienie ponownie."), "error")
         return redirect(url_for("orders.cart_page"))
     if request.method == "POST" and form.validate():
         try:
-            orders = checkout.place(groups, current_user, _buyer_data(form), _choices(form, groups))
+            orders = checkout.place(groups, current_user, _buyer_data(form), _choices(form, groups),
+                                    form.attempt.data)
+        except IntegrityError:  # the same form submitted twice at once: the other submit placed it
+            outbox.rollback()
+            return redirect(url_for("orders.placed", checkout_id=form.attempt.data))
         except (checkout.CheckoutError, stock.OutOfStock) as exc:
             outbox.rollback()
             message = str(exc) if isinstance(exc, checkout.CheckoutError) else _(
@@ -132,6 +143,11 @@ def checkout_page():
     status = 400 if form.errors else 200
     return render_template("orders/checkout.html", form=form, groups=groups, total=cart.grand_total(groups),
                            methods=checkout.payment_methods, online=gateway() is not None), status
+
+
+def _already_placed(attempt: str | None) -> bool:
+    return bool(attempt) and db.session.scalar(select(Order.id).where(
+        Order.checkout_id == attempt, Order.buyer_id == current_user.id).limit(1)) is not None
 
 
 def buyer_order_or_404(number: str) -> Order:
@@ -162,14 +178,18 @@ def my_orders():
     return render_template("orders/my_orders.html", orders=orders, status_label=statuses.label)
 
 
+def can_withdraw(order: Order) -> bool:
+    """A statement of withdrawal is for a contract under way: paid, or handed over."""
+    return order.status not in ("cancelled", "refunded") and (
+        order.paid_at is not None or order.status in ("ready", "shipped", "completed"))
+
+
 def _order_page(order: Order, status: int = 200, **forms):
     invoice = db.session.scalars(select(Invoice).where(Invoice.order_id == order.id)).first()
     forms.setdefault("message_form", MessageForm())
     forms.setdefault("withdrawal_form", WithdrawalForm())
-    history = audit.AuditEntry.query.filter_by(object_type="order", object_id=order.id) \
-        .order_by(audit.AuditEntry.id).all()
-    return render_template("orders/order.html", order=order, invoice=invoice, history=history,
-                           status_label=statuses.label, **forms), status
+    return render_template("orders/order.html", order=order, invoice=invoice, history=statuses.history(order),
+                           status_label=statuses.label, can_withdraw=can_withdraw(order), **forms), status
 
 
 @bp.get("/zamowienia/<number>")
@@ -203,7 +223,7 @@ def withdraw(number: str):
     """A consumer's statement of withdrawal from the contract, sent to the PES and kept with the order."""
     item = buyer_order_or_404(number)
     form = WithdrawalForm()
-    if item.status in ("cancelled", "refunded"):
+    if not can_withdraw(item):
         abort(404)
     if not form.validate():
         return _order_page(item, 400, withdrawal_form=form)

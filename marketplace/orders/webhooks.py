@@ -5,19 +5,14 @@ deliveries racing meet at the primary key, and the loser's transaction rolls bac
 `payments` read the order's present state, so an event that arrives late changes only what is still to change.
 Account events do not trust their own payload's age: they ask Stripe for the account's state now.
 """
-from decimal import Decimal
-
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace import clock
 from marketplace.extensions import db
-from marketplace.orders import payments
+from marketplace.orders import money, payments
 from marketplace.orders.models import Order, PesSales, StripeEvent
 from marketplace.orders.stripe_gateway import GatewayError, gateway, intent_info
-
-
-def _grosze(value) -> Decimal:
-    return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))
 
 
 def _order_for_intent(intent_id: str | None, account: str | None) -> Order | None:
@@ -45,7 +40,7 @@ def _refund_event(event: dict, obj: dict) -> str:
     order = _order_for_intent(obj.get("payment_intent"), event.get("account"))
     if order is None:
         return "no order"
-    return payments.refunded(order, _grosze(obj.get("amount_refunded")))
+    return payments.refunded(order, money.from_grosze(int(obj.get("amount_refunded") or 0)))
 
 
 def _account_event(event: dict, obj: dict) -> str:
@@ -83,8 +78,11 @@ def receive(event: dict) -> str:
     if db.session.get(StripeEvent, event["id"]) is not None:
         return "duplicate"
     row = StripeEvent(id=event["id"], type=event["type"], account=event.get("account"), payload=event)
-    db.session.add(row)
-    db.session.flush()  # a concurrent delivery of the same event fails here, before anything is applied
+    try:
+        with db.session.begin_nested():  # a concurrent delivery of the same event fails here, and only here
+            db.session.add(row)
+    except IntegrityError:
+        return "duplicate"
     handler = _handler(event["type"])
     obj = ((event.get("data") or {}).get("object")) or {}
     row.outcome = handler(event, obj) if handler else "not handled"
@@ -113,5 +111,8 @@ def reconcile(now=None) -> dict[str, int]:
     for order in db.session.scalars(select(Order).where(Order.status == "awaiting_payment",
                                                         Order.reserved_until < now)).all():
         outcome = payments.expire(order)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    for order in payments.unfilled_refunds() if stripe is not None else []:
+        outcome = payments.refund_unfillable(order)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts

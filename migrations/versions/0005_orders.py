@@ -119,6 +119,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['institution_id'], ['institutions.id'], name=op.f('fk_orders_institution_id_institutions'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['pes_id'], ['pes.id'], name=op.f('fk_orders_pes_id_pes'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_orders')),
+    sa.UniqueConstraint('checkout_id', 'pes_id', name=op.f('uq_orders_checkout_id')),
     sa.UniqueConstraint('number', name=op.f('uq_orders_number')),
     sa.UniqueConstraint('stripe_payment_intent', name=op.f('uq_orders_stripe_payment_intent'))
     )

@@ -8,7 +8,8 @@
   var form = document.getElementById("payment-form");
   var errors = document.getElementById("payment-errors");
   var button = form.querySelector("button[type=submit]");
-  var stripe = window.Stripe(root.dataset.key, { locale: root.dataset.locale });
+  // The payment is a direct charge on the PES's own account: Stripe.js must look for it there.
+  var stripe = window.Stripe(root.dataset.key, { stripeAccount: root.dataset.account, locale: root.dataset.locale });
 
   function fail(message) {
     errors.textContent = message || root.dataset.failed;

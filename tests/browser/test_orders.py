@@ -10,15 +10,16 @@ import time
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from catalog.models import Offering
 from marketplace.extensions import db
-from marketplace.orders.models import Order, StripeEvent
+from marketplace.orders.models import Order
 from tests.browser.test_inquiries import _sign_in, _submit, _visit, new_page  # noqa: F401 (fixture)
 from tests.factories import make_user
 from tests.order_factories import product, selling_pes
 from tests.stripe_server import flush_localstripe, register_webhook, stripe_config, unregister_webhook
+from tests.test_orders_stripe_live import events_about
 
 pytestmark = pytest.mark.browser
 
@@ -124,11 +125,11 @@ def test_buyer_orders_from_two_pes_pays_one_by_card_and_the_other_by_transfer(
         assert db.session.get(Order, bowl_order.id).paid_at is not None
 
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not db.session.scalar(
-                select(func.count()).select_from(StripeEvent).where(StripeEvent.type == "payment_intent.succeeded")):
+        while time.monotonic() < deadline and not events_about(honey_order.stripe_payment_intent,
+                                                              "payment_intent.succeeded"):
             time.sleep(0.2)
             db.session.expire_all()
-        event = db.session.scalars(select(StripeEvent)).one()
+        [event] = events_about(honey_order.stripe_payment_intent, "payment_intent.succeeded")
         assert event.outcome == "already paid"  # the return page paid it first; the webhook changed nothing
     finally:
         unregister_webhook(localstripe, "portal")
