@@ -163,7 +163,8 @@ def test_a_correctly_signed_event_is_returned_as_plain_data(gw):
     event = gw.parse_event(EVENT.encode(), signature(EVENT, age=290))
     assert event == {"id": "evt_1", "type": "payment_intent.succeeded", "account": ACCOUNT,
                      "created": 1767225600, "livemode": False,
-                     "data": {"object": {"id": "pi_1", "object": "payment_intent", "amount": 8413}}}
+                     "data": {"object": {"id": "pi_1", "object": "payment_intent", "amount": 8413}},
+                     "related_object": None}
 
 
 @pytest.mark.parametrize("body, header", [
