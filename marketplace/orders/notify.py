@@ -4,8 +4,9 @@ from flask_babel import lazy_gettext as _l
 from catalog.pricing import format_price
 from marketplace import outbox
 from marketplace.core.urls import external_url
+from marketplace.extensions import db
 from marketplace.orders import statuses
-from marketplace.orders.models import Order
+from marketplace.orders.models import Order, OrderMessage
 
 TEMPLATE = "mail/inquiries/event.txt"  # the portal's plain event mail: lines, details and one link
 
@@ -59,16 +60,22 @@ def refunded_unfillable(order: Order) -> None:
                   "na Twoje konto.")])
 
 
-def status_changed(order: Order, status: str) -> None:
+def status_changed(order: Order, status: str, comment: str | None = None) -> None:
     label = statuses.LABELS[status]  # lazy: rendered in the buyer's language
     _to_buyer(order, _l("Zamówienie %(number)s: %(status)s", number=order.number, status=label),
-              [_l("Sprzedawca zmienił status zamówienia na: %(status)s.", status=label)])
+              [_l("Sprzedawca zmienił status zamówienia na: %(status)s.", status=label), comment])
 
 
 def refund(order: Order, amount) -> None:
     _to_buyer(order, _l("Zamówienie %(number)s: zwrot pieniędzy", number=order.number),
               [_l("Sprzedawca zlecił zwrot %(amount)s na Twoją kartę lub konto. Pieniądze zwykle wracają w ciągu "
                   "kilku dni roboczych.", amount=format_price(amount))])
+
+
+def post(order: Order, author, body: str, from_pes: bool) -> None:
+    """A message in the order's conversation, kept with the order and mailed to the other side."""
+    db.session.add(OrderMessage(order=order, author_id=author.id, from_pes=from_pes, body=body))
+    message(order, body, from_pes)
 
 
 def message(order: Order, body: str, from_pes: bool) -> None:

@@ -82,8 +82,8 @@ def pes_status(pes_id: int, order_id: int):
         order.refunded = order.gross_total
     if form.status.data == "cancelled" or (form.status.data == "refunded" and before in ("paid", "in_progress")):
         stock.release(order)  # what the order reserved goes back on sale
-    notify.status_changed(order, form.status.data)
-    if form.reason.data:
+    notify.status_changed(order, form.status.data, form.reason.data or None)
+    if form.reason.data:  # the status mail carries the change; the comment stays in the conversation
         db.session.add(OrderMessage(order=order, author_id=current_user.id, from_pes=True, body=form.reason.data))
     outbox.commit()
     flash(_("Status zamówienia zmieniony na: %(status)s.", status=statuses.label(form.status.data)), "success")
@@ -139,8 +139,7 @@ def pes_message(pes_id: int, order_id: int):
     form = MessageForm()
     if not form.validate():
         return _page(order, 400, message_form=form)
-    db.session.add(OrderMessage(order=order, author_id=current_user.id, from_pes=True, body=form.body.data))
-    notify.message(order, form.body.data, from_pes=True)
+    notify.post(order, current_user, form.body.data, from_pes=True)
     outbox.commit()
     flash(_("Wiadomość wysłana do kupującego."), "success")
     return _back(order)

@@ -21,7 +21,7 @@ from marketplace.orders.forms import (
     cart_signature,
     checkout_form,
 )
-from marketplace.orders.models import Invoice, Order, OrderMessage
+from marketplace.orders.models import Invoice, Order
 from marketplace.orders.stripe_gateway import gateway
 
 bp = Blueprint("orders", __name__)
@@ -208,8 +208,7 @@ def buyer_message(number: str):
     form = MessageForm()
     if not form.validate():
         return _order_page(item, 400, message_form=form)
-    db.session.add(OrderMessage(order=item, author_id=current_user.id, from_pes=False, body=form.body.data))
-    notify.message(item, form.body.data, from_pes=False)
+    notify.post(item, current_user, form.body.data, from_pes=False)
     outbox.commit()
     flash(_("Wiadomość wysłana do sprzedawcy."), "success")
     return redirect(url_for("orders.order", number=number) + "#wiadomosci")
@@ -230,9 +229,8 @@ def withdraw(number: str):
     body = _("Oświadczenie o odstąpieniu od umowy (zamówienie %(number)s).", number=item.number)
     if form.details.data:
         body += "\n" + form.details.data
-    db.session.add(OrderMessage(order=item, author_id=current_user.id, from_pes=False, body=body))
     audit.record(current_user, "order.withdrawal", item, after={"details": form.details.data or ""})
-    notify.message(item, body, from_pes=False)
+    notify.post(item, current_user, body, from_pes=False)
     outbox.commit()
     flash(_("Oświadczenie o odstąpieniu wysłane do sprzedawcy. Zachowaj tę stronę jako potwierdzenie."), "success")
     return redirect(url_for("orders.order", number=number))
