@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
-from bench.workdir import work_folder  # noqa: E402
+from bench.workdir import work_folder
 
 TARGETS = {
     "home": "/",
