@@ -2,11 +2,14 @@
 gunicorn with 2 sync workers, started without the project's config (`gunicorn -w 2 'app:create_app()'`) and
 with it, on SQLite with the demo catalogue, 16 connections, each target and the bare page in the same run.
 
-    .venv/bin/python bench/pages_bench.py [--seconds 8] [--connections 16] [--keep DIR]
+    .venv/bin/python bench/pages_bench.py [--seconds 8] [--connections 16] [--offerings N]
+        [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--keep DIR]
 
 Prints req/s, the ratio to the bare page, p50/p99 latency, errors and each worker's resident memory (RSS and
-the part not shared with other processes). First version: the demo catalogue on SQLite; PostgreSQL and a
-20 000-offering catalogue are still to add. Figures are printed, never checked.
+the part not shared with other processes). The catalogue is the demo set (`flask demo`), or with --offerings N
+bench/corpus.py's generated catalogue of N offerings loaded with `flask import`. SQLite in the work folder, or
+with --database-url a PostgreSQL database of the benchmark's own on that server, dropped at the end. Figures
+are printed, never checked.
 """
 from __future__ import annotations
 
@@ -135,13 +138,58 @@ def targets(port: int) -> list[tuple[str, str]]:
             ("/api/v1/search (facets only)", "/api/v1/search"), ("/api/v1/search?q=sprzatanie&…", api_search)]
 
 
+def load_catalogue(args, work: Path, env: dict) -> None:
+    """The demo set, or the generated catalogue of --offerings through the portal's importer."""
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    if not args.offerings:
+        subprocess.run([*flask, "demo"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        return
+    sys.path.insert(0, str(HERE))
+    import corpus
+
+    corpus.generate(args.offerings, 7).write(work / "corpus.jsonl")
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([*flask, "import", str(work / "corpus.jsonl")], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def own_database(server_url: str | None, work: Path) -> tuple[str, callable]:
+    """The database URL to use and how to drop it afterwards (SQLite: nothing to drop)."""
+    if not server_url:
+        return f"sqlite:///{work / 'portal.db'}", lambda: None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from marketplace.config import normalise_db_url
+
+    admin_url = make_url(normalise_db_url(server_url))
+    name = f"pages_bench_{os.getpid()}_{int(time.time())}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return admin_url.set(database=name).render_as_string(hide_password=False), drop
+
+
 def run(args, work: Path) -> int:
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{work / 'portal.db'}", SECRET_KEY="pages-benchmark",
+    db_url, drop = own_database(args.database_url, work)
+    env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY="pages-benchmark",
                SEARCH_INDEX_DIR=str(work / "index"), UPLOAD_DIR=str(work / "uploads"), MAIL_DIR=str(work / "mail"),
                RATELIMIT_ENABLED="false", MAIL_SEND_BACKGROUND="false")
-    if not (work / "portal.db").exists():
-        subprocess.run([sys.executable, "-m", "flask", "--app", "app", "demo"], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+    try:
+        load_catalogue(args, work, env)
+        print(f"catalogue: {'demo set' if not args.offerings else f'{args.offerings} generated offerings'}; "
+              f"database: {'PostgreSQL' if args.database_url else 'SQLite'}")
+        return serve_and_measure(args, work, env)
+    finally:
+        drop()
+
+
+def serve_and_measure(args, work: Path, env: dict) -> int:
     (work / "bare.py").write_text(BARE_APP, encoding="utf-8")
     bare_port = free_port()
     bare = start([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{bare_port}", "bare:app"],
@@ -178,7 +226,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=8.0, help="seconds of load per target")
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--keep", help="work in this folder and keep it (the demo database is reused)")
+    ap.add_argument("--offerings", type=int, default=0, help="a generated catalogue of this size (0: the demo set)")
+    ap.add_argument("--database-url", help="a PostgreSQL server URL: the benchmark's own database is made there")
+    ap.add_argument("--keep", help="work in this folder and keep it")
     args = ap.parse_args()
     work = work_folder(ap, args.keep, "pages-bench-")
     try:
