@@ -1,8 +1,9 @@
 """gunicorn's settings for the portal (read from the working folder): `gunicorn --workers 3 --bind ADDR`.
 
-The application is created once in the master process and the Polish stemmer's tables (seconds to load, about
-180 MB) are read there too, before the workers are forked, so that every worker starts at once and shares
-that memory with the master instead of loading a copy of its own.
+The application is created once in the master process, which also opens the Polish stemmer's table before the
+workers are forked: a compact file of about 8 MB beside the search index, memory-mapped read-only, so that the
+master and every worker share its pages through the page cache (as separately started processes would too).
+When the file is missing the master builds it first (in a child process, some seconds), so no worker has to.
 """
 import gc
 
@@ -11,8 +12,9 @@ preload_app = True
 
 
 def when_ready(server):
-    from search.analysis import preload
+    from search.analysis import preload, use_table_dir
 
+    use_table_dir(server.app.wsgi().config["SEARCH_INDEX_DIR"])  # where the workers' search engines look
     preload()
     gc.collect()
     gc.freeze()  # objects made so far stay out of the collector: their pages stay shared after fork

@@ -13,8 +13,6 @@ the word lists, so editing the data files or this module takes effect without a 
 """
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import re
 import threading
@@ -24,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
+
+from search import stemtable
 
 DATA_DIR = Path(__file__).with_name("data")
 STOPWORDS_FILE = DATA_DIR / "stopwords_pl.txt"
@@ -69,41 +69,66 @@ def light_stem(word: str) -> str:
     return word
 
 
-# -- the stemmer: loaded once per process, lazily, under a lock ------------------------------------------
+# -- the stemmer: a compact table mapped once per process, lazily, under a lock --------------------------
+#
+# pystempel's own tables are some 170 MB of Python objects per process. search.stemtable writes them once as a
+# compact file (`stemmer-<format>.bin`, about 8 MB) that every process maps read-only: the processes share its
+# pages through the page cache, and one that stems a few words reads only a few of them. The file lives in
+# the search index's folder (use_table_dir(), else the current app's), or in STEMMER_TABLE_DIR when that is
+# set, or else in a per-user cache folder; it is built, in a child process, when it is missing.
+
+TABLE_DIR_ENV = "STEMMER_TABLE_DIR"
+CACHE_SUBDIR = "portal-pes"
 
 _stemmer = None
 _stemmer_lock = threading.Lock()
+_table_dir: Path | None = None
 
 
-def _load_stemmer():
-    """Read the stemmer's tables directly, without the package's progress bar on stderr."""
-    from importlib.resources import files
+def use_table_dir(path: str | os.PathLike | None) -> None:
+    """Keep the stemmer's table in this folder (an app's search index folder). Cheap: nothing is built or
+    read here. A process that has already opened its stemmer keeps it."""
+    global _table_dir
+    _table_dir = Path(path) if path else None
 
-    from pystempel import Stemmer
-    from pystempel.streams import DataInputStream
 
-    table = files("pystempel.data.polimorf") / "stemmer_polimorf.tbl.gz"
-    data = gzip.decompress(table.read_bytes())
-    # A stream of unknown length: the package then shows no progress bar (and reads faster).
-    return Stemmer.from_stream(DataInputStream(io.BytesIO(data)))
+def table_path() -> Path:
+    """Where the stemmer's compact table is (or will be built)."""
+    folder = os.environ.get(TABLE_DIR_ENV) or _table_dir or _app_index_dir()
+    if not folder:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(cache, CACHE_SUBDIR)
+    return Path(folder) / f"stemmer-{stemtable.FORMAT_VERSION}.bin"
+
+
+def _app_index_dir() -> str | None:
+    """The current app's search index folder, for a process that stems before its search engine exists."""
+    from flask import current_app, has_app_context
+
+    return current_app.config.get("SEARCH_INDEX_DIR") if has_app_context() else None
+
+
+def ensure_table() -> Path:
+    """Build the stemmer's table unless a sound one is there (at index time: a rebuild calls this)."""
+    return stemtable.ensure(table_path())
 
 
 def stemmer():
-    """The process's Polish stemmer (a callable word -> stem or None), loaded on first use."""
+    """The process's Polish stemmer (a callable word -> stem or None), opened on first use."""
     global _stemmer
     if _stemmer is None:
         with _stemmer_lock:
             if _stemmer is None:
-                _stemmer = _load_stemmer()
+                _stemmer = stemtable.open_or_build(table_path())
     return _stemmer
 
 
 def preload() -> None:
-    """Load the stemmer now (call before a server forks its workers so that they share it)."""
+    """Open the stemmer now (building its table if it is missing), e.g. before a server forks its workers."""
     stemmer()
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)  # per process: grows with the words seen
 def _stem_candidates(word: str) -> tuple[str, ...]:
     folded = fold(word)
     if not folded.isalpha():  # numbers, codes, hyphenated compounds: as they are

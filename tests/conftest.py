@@ -3,7 +3,10 @@
 With TEST_DATABASE_URL (a server URL such as postgresql://postgres@127.0.0.1:5432/postgres) a database
 is created for this run, emptied after every test and dropped at the end.
 """
+import atexit
 import os
+import shutil
+import tempfile
 import threading
 import uuid
 from email import message_from_bytes, policy
@@ -17,6 +20,11 @@ from sqlalchemy.engine import make_url
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 for _var in ("DATABASE_URL", "MAIL_SERVER", "REDIS_URL", "STRIPE_SECRET_KEY", "APP_ENV", "FLASK_ENV"):
     os.environ.pop(_var, None)
+# The stemmer's compact table (search.stemtable), built once for the whole run rather than in every test app's
+# index folder; child processes inherit the setting. Set STEMMER_TABLE_DIR to keep one between runs.
+if not os.environ.get("STEMMER_TABLE_DIR"):
+    os.environ["STEMMER_TABLE_DIR"] = tempfile.mkdtemp(prefix="portal-stemmer-")
+    atexit.register(shutil.rmtree, os.environ["STEMMER_TABLE_DIR"], ignore_errors=True)
 
 from app import create_app  # noqa: E402
 from marketplace.extensions import db  # noqa: E402
