@@ -2,7 +2,6 @@
 import base64
 import io
 
-import segno
 from sqlalchemy import func, select
 
 from catalog.mark.models import QualityMark
@@ -35,6 +34,8 @@ def verify_url(mark: QualityMark) -> str:
 
 
 def qr_svg(mark: QualityMark) -> bytes:
+    import segno  # only certificates draw QR codes
+
     out = io.BytesIO()
     segno.make(verify_url(mark), error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False,
                                                   svgclass=None, lineclass=None)

@@ -5,7 +5,8 @@ it starts with "%PDF-", pypdf reads it and its pages, it is not encrypted, and n
 active content: scripts (/JavaScript, /JS), launch actions, embedded files, additional actions (/AA) or an
 opening action that runs a script; as an image when Pillow recognises PNG, JPEG or WebP of at most 16
 million pixels and verifies its data. Accepted files are written under UPLOAD_DIR/marks/ with random names;
-that folder is never served publicly, only through the authorised download route.
+that folder is never served publicly, only through the authorised download route. pypdf and Pillow are
+imported when a file is checked, not with this module (which the forms and views import).
 """
 import io
 import os
@@ -18,9 +19,6 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from PIL import Image, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from marketplace.core import images
 
@@ -68,14 +66,10 @@ def _read(upload, limit: int) -> bytes:
     return data
 
 
-def _children(obj):
-    if isinstance(obj, DictionaryObject):
-        return obj.values()
-    return obj if isinstance(obj, ArrayObject) else ()
-
-
 def _has_active_content(root) -> bool:
     """Walk every object reachable from the trailer (each indirect object once, streams' data unread)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
     stack, seen, nodes = [root], set(), 0
     while stack:
         obj = stack.pop()
@@ -97,7 +91,9 @@ def _has_active_content(root) -> bool:
             action = action.get_object() if isinstance(action, IndirectObject) else action
             if isinstance(action, NameObject) and action in PDF_ACTIVE_ACTIONS:
                 return True
-        stack.extend(_children(obj))
+            stack.extend(obj.values())
+        else:
+            stack.extend(obj)
     return False
 
 
@@ -106,6 +102,8 @@ def _check_pdf(data: bytes, name: str) -> bool:
     UploadError for a PDF that cannot be accepted."""
     if not PDF_HEADER.match(data[:16]):
         return False
+    from pypdf import PdfReader
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pypdf warns about repairs of slightly broken files
@@ -129,6 +127,8 @@ def _check_pdf(data: bytes, name: str) -> bool:
 
 def _image_kind(data: bytes) -> tuple[str, str] | None:
     """(content type, extension) of a PNG, JPEG or WebP image that is not too large and whose data verify."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -2,10 +2,16 @@
 
 The parts are kept here once, so that the printed page and the PDF always say the same.
 """
-from flask_babel import gettext as _
-from fpdf.enums import XPos, YPos
+from __future__ import annotations
 
-from marketplace.core.reports import Document, line, portal_name
+from typing import TYPE_CHECKING
+
+from flask_babel import gettext as _
+
+from marketplace.core.reports import line, portal_name
+
+if TYPE_CHECKING:
+    from marketplace.core.pdf import Document
 
 LINE_GAP = 8  # millimetres between the lines to write on
 
@@ -48,6 +54,10 @@ def _blank_lines(pdf: Document, count: int) -> None:
 
 def render_pdf() -> bytes:
     """An A4 page to print, fill in by hand and send to the seller (or to fill in and send by e-mail)."""
+    from fpdf.enums import XPos, YPos
+
+    from marketplace.core.pdf import Document
+
     pdf = Document(orientation="P")
     pdf.set_title(title())
     pdf.set_creator(portal_name())

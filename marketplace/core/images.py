@@ -10,7 +10,11 @@ UPLOAD_DIR/<folder>/ with random names; only files directly in that folder are e
     prepared = prepare(upload.stream, limits)        # raises ImageError with a message for the person
     with stored_for_saving([prepared], limits.folder) as [stored]:
         ...  # add rows and commit; the files are removed again if anything here fails
+
+Pillow is imported when an image is opened, not with this module: pages that only show images never load it.
 """
+from __future__ import annotations
+
 import io
 import os
 import secrets
@@ -19,11 +23,14 @@ import warnings
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
 # More than a phone's 12-megapixel photo needs, and small enough that decoding it takes tens of megabytes of
@@ -78,6 +85,8 @@ def read_limited(stream, limits: ImageLimits) -> bytes:
 
 def open_image(data: bytes) -> Image.Image:
     """Decode PNG, JPEG or WebP only, refusing decompression bombs before their pixels are read."""
+    from PIL import Image, UnidentifiedImageError
+
     not_image = ImageError(_("Ten plik nie jest obrazem PNG, JPEG ani WebP."))
     try:
         with warnings.catch_warnings():
@@ -99,6 +108,8 @@ def open_image(data: bytes) -> Image.Image:
 
 def _encode(img: Image.Image, as_png: bool) -> bytes:
     # A new image from the bare pixels carries no EXIF, GPS, ICC, XMP or text chunks.
+    from PIL import Image
+
     clean = Image.frombytes(img.mode, img.size, img.tobytes())
     out = io.BytesIO()
     if as_png:
@@ -109,6 +120,8 @@ def _encode(img: Image.Image, as_png: bool) -> bytes:
 
 
 def _fit(img: Image.Image, side: int) -> Image.Image:
+    from PIL import Image
+
     copy = img.copy()
     copy.thumbnail((side, side), Image.Resampling.LANCZOS)
     return copy
@@ -116,6 +129,8 @@ def _fit(img: Image.Image, side: int) -> Image.Image:
 
 def prepare(stream, limits: ImageLimits) -> PreparedImage:
     """Check an uploaded file and return the image (and thumbnail) to store; raises ImageError."""
+    from PIL import ImageOps
+
     img = open_image(read_limited(stream, limits))
     as_png = img.format == "PNG"
     img = ImageOps.exif_transpose(img)  # keep the picture upright once the orientation tag is gone

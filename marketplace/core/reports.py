@@ -1,17 +1,21 @@
-"""What the portal's downloadable reports share: spreadsheet-safe CSV cells, Polish dates, and an A4 PDF in
-Lato (its Polish letters) with the portal's name and the page number at every foot."""
+"""What the portal's downloadable reports share: spreadsheet-safe CSV cells, Polish dates, and paragraphs and
+tables for PDFs. The A4 PDF itself (marketplace.core.pdf.Document) is imported where a PDF is made: fpdf2 and
+its fonts are not loaded by a web worker that never makes one."""
+from __future__ import annotations
+
 import csv
 import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import font_lato
 from flask_babel import gettext as _
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
 from catalog.pricing import GROSZ
 from marketplace import clock, region
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # A spreadsheet runs a cell that begins with one of these as a formula (or after stripping it).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -59,27 +63,10 @@ def portal_name() -> str:
     return f"{_('Portal sprzedaży PES')} – {region.name()}"
 
 
-class Document(FPDF):
-    """A4 in Lato, with the portal and the page number at every foot."""
-
-    def __init__(self, orientation: str = "L"):
-        super().__init__(orientation=orientation, format="A4")
-        self.add_font("Lato", "", font_lato.font_files["Lato"])
-        self.add_font("Lato", "B", font_lato.font_files["LatoBold"])
-        self.set_margins(10, 10, 10)
-        self.set_auto_page_break(True, margin=15)
-
-    def footer(self) -> None:
-        self.set_y(-11)
-        self.set_font("Lato", size=7)
-        generated = _("Wygenerowano w portalu „%(portal)s”.", portal=portal_name())
-        self.cell(w=self.epw * 0.8, h=5, text=generated)
-        self.cell(w=0, h=5, text=_("strona %(page)s z %(pages)s", page=self.page_no(), pages="{nb}"),
-                  align="R")
-
-
 def line(pdf: FPDF, text: str, size: float = 9, style: str = "") -> None:
     """A paragraph across the page's width."""
+    from fpdf.enums import XPos, YPos  # loaded already: `pdf` is one
+
     pdf.set_font("Lato", style, size)
     pdf.multi_cell(w=0, h=size * 0.5, text=text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 

@@ -4,17 +4,17 @@ One row per asked PES: who it is (legal form, NIP, art. 94 Pzp, a quality mark v
 conversation stands and its quote. The same rows feed the page, a CSV for Polish Excel and a PDF to print and
 file; both exports say the day they show ("Stan na"), since marks and statuses change afterwards.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from fpdf import FPDF
-from fpdf.enums import TableHeadingsDisplay
-from fpdf.fonts import FontFace
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -22,7 +22,6 @@ from catalog.mark.models import QualityMark
 from catalog.models import Offering
 from catalog.pricing import format_price, vat_label
 from marketplace import clock, region
-from marketplace.core.reports import Document as _Document
 from marketplace.core.reports import amount as _amount
 from marketplace.core.reports import csv_bytes, day_text, local_day
 from marketplace.core.reports import line as _line
@@ -31,6 +30,9 @@ from marketplace.core.reports import yes_no as _yes_no
 from marketplace.extensions import db
 from marketplace.inquiries.models import Inquiry, InquiryThread, Quote
 from marketplace.pes.labels import legal_form_label
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 STATUS_LABELS = {
     "new": _l("Nowe"), "read": _l("Przeczytane"), "answered": _l("Z odpowiedzią"),
@@ -185,7 +187,7 @@ _PDF_COLUMNS = ((_l("Lp."), 7), (_l("Podmiot"), 44), (_l("Siedziba"), 24), (_l("
                 (_l("Znak jakości"), 22), (_l("Status"), 21), (_l("Pierwsza odpowiedź"), 17),
                 (_l("Data oferty"), 16), (_l("Netto"), 20), (_l("VAT"), 11), (_l("Brutto"), 20),
                 (_l("Oferta ważna do"), 16), (_l("Dostawa"), 47))
-_ACCEPTED_STYLE = FontFace(emphasis="BOLD", fill_color=(226, 242, 230))
+_ACCEPTED_FILL = (226, 242, 230)
 
 
 def _pdf_inquiry(pdf: FPDF, inquiry: Inquiry) -> None:
@@ -224,6 +226,10 @@ def _pdf_cells(number: int, row: ComparisonRow) -> list[tuple[str, str]]:
 
 
 def _pdf_table(pdf: FPDF, comparison: list[ComparisonRow]) -> None:
+    from fpdf.enums import TableHeadingsDisplay
+    from fpdf.fonts import FontFace
+
+    accepted_style = FontFace(emphasis="BOLD", fill_color=_ACCEPTED_FILL)
     pdf.set_font("Lato", size=7.5)
     with pdf.table(col_widths=[width for _label, width in _PDF_COLUMNS], text_align="LEFT", v_align="TOP",
                    repeat_headings=TableHeadingsDisplay.ON_TOP_OF_EVERY_PAGE, padding=1,
@@ -233,7 +239,7 @@ def _pdf_table(pdf: FPDF, comparison: list[ComparisonRow]) -> None:
         for label, _width in _PDF_COLUMNS:
             heading.cell(str(label))
         for number, row in enumerate(comparison, start=1):
-            cells = table.row(style=_ACCEPTED_STYLE if row.accepted else None)
+            cells = table.row(style=accepted_style if row.accepted else None)
             for text, align in _pdf_cells(number, row):
                 cells.cell(text, align=align)
 
@@ -248,9 +254,11 @@ def _accepted_text(comparison: list[ComparisonRow]) -> str:
 
 def to_pdf(inquiry: Inquiry, day: date | None = None) -> bytes:
     """The comparison as a PDF for the purchase file, tagged with its title and language."""
+    from marketplace.core.pdf import Document
+
     day = day or clock.today()
     comparison = rows(inquiry, day)
-    pdf = _Document()
+    pdf = Document()
     pdf.set_title(_("Porównanie ofert: %(subject)s", subject=inquiry.subject))
     pdf.set_lang(str(get_locale() or "pl").replace("_", "-"))
     pdf.set_creator(_portal_name())

@@ -1,13 +1,19 @@
 """The invoice as a PDF for people: the buyer's copy and the PES's, built from the invoice's data as issued
 (the legal invoice in KSeF is the FA(3) XML; this is its readable form)."""
+from __future__ import annotations
+
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from catalog.pricing import format_amount, format_price
-from marketplace.core.reports import Document, day_text, fast_table, line, portal_name
+from marketplace.core.reports import day_text, fast_table, line, portal_name
 from marketplace.orders.models import Invoice
+
+if TYPE_CHECKING:
+    from marketplace.core.pdf import Document
 
 _LINE_WIDTHS = (8, 62, 12, 12, 20, 22, 12, 18, 24)
 _RATE_WIDTHS = (40, 40, 40, 40)
@@ -90,6 +96,8 @@ def _payment(pdf: Document, data: dict) -> None:
 
 def render(invoice: Invoice) -> bytes:
     """The invoice as an A4 PDF in Lato (its Polish letters), titled with its number."""
+    from marketplace.core.pdf import Document
+
     data = invoice.data
     pdf = Document(orientation="P")
     pdf.set_title(_("Faktura nr %(number)s", number=data["number"]))

@@ -5,19 +5,28 @@ plain data and GatewayError, never Stripe's objects, grosze or exceptions.
 Each PES is the merchant of record: payments are direct charges on its connected account (the
 Stripe-Account header), the portal's fee is an application fee, and the PES bears Stripe's fees, refunds
 and disputes.
+
+The stripe library (with its HTTP clients) is imported on first use, through `_stripe()`: a web worker that
+never takes a payment does not load it.
 """
+from __future__ import annotations
+
 import json
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import stripe
 from flask import current_app
 from flask_babel import gettext as _
 
 from marketplace.orders import money
+
+if TYPE_CHECKING:
+    import stripe
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +71,19 @@ class RefundInfo:
     amount: Decimal
 
 
+def _stripe() -> ModuleType:
+    """The stripe library, imported when a payment feature first needs it."""
+    import stripe
+
+    return stripe
+
+
 def new_idempotency_key() -> str:
     """A key for one POST: Stripe answers a repeated request with the same key as it answered the first."""
     return str(uuid.uuid4())
 
 
-def gateway() -> "Gateway | None":
+def gateway() -> Gateway | None:
     """The gateway for the current app's settings, or None when online payment is off (no secret key).
     One client per settings is kept, so its HTTP connections are reused."""
     cfg = current_app.config
@@ -90,6 +106,7 @@ class Gateway:
                  max_network_retries: int = MAX_NETWORK_RETRIES):
         self.publishable_key = publishable_key
         self._webhook_secret = webhook_secret
+        stripe = _stripe()
         self._client = stripe.StripeClient(
             secret_key, base_addresses={"api": api_base.rstrip("/")} if api_base else None,
             max_network_retries=max_network_retries,
@@ -98,7 +115,7 @@ class Gateway:
     def _call(self, request: Callable):
         try:
             return request()
-        except stripe.StripeError as exc:
+        except _stripe().StripeError as exc:
             raise error_from_stripe(exc) from exc
 
     # Connected accounts ----------------------------------------------------------------------------
@@ -189,6 +206,7 @@ class Gateway:
         if not self._webhook_secret or not signature_header:
             raise SignatureError(_("Nie można potwierdzić, że powiadomienie pochodzi od Stripe."),
                                  "no_signature")
+        stripe = _stripe()
         try:
             stripe.WebhookSignature.verify_header(payload, signature_header, self._webhook_secret,
                                                   WEBHOOK_TOLERANCE_SECONDS)
@@ -256,6 +274,7 @@ def card_message(code: str | None, decline_code: str | None = None) -> str:
 
 def error_from_stripe(exc: stripe.StripeError) -> GatewayError:
     """Stripe's exception as a GatewayError with a message for the person; the details go to the log."""
+    stripe = _stripe()
     status = exc.http_status or 0
     log.warning("Stripe error %s (HTTP %s, code %s, request %s): %s", type(exc).__name__, status or "-",
                 exc.code, exc.request_id, exc.user_message or exc)

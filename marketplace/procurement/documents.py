@@ -2,12 +2,10 @@
 PDF (to print), each dated, with the inputs, the regime and the legal state it was computed with."""
 import io
 
-from docx import Document as WordDocument
-from docx.shared import Pt
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from marketplace.core.reports import Document, day_text, line, portal_name
+from marketplace.core.reports import day_text, line, portal_name
 from marketplace.procurement import labels
 from marketplace.procurement.builder import Result
 
@@ -32,6 +30,9 @@ def _heading(result: Result) -> tuple[str, str]:
 
 
 def to_docx(result: Result) -> bytes:
+    from docx import Document as WordDocument
+    from docx.shared import Pt
+
     doc = WordDocument()
     doc.core_properties.title = _heading(result)[0]
     doc.core_properties.language = str(get_locale() or "pl")
@@ -57,6 +58,8 @@ def to_docx(result: Result) -> bytes:
 
 
 def to_pdf(result: Result) -> bytes:
+    from marketplace.core.pdf import Document
+
     pdf = Document(orientation="P")
     title, dated = _heading(result)
     pdf.set_title(title)

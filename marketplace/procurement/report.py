@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from marketplace import region
-from marketplace.core.reports import Document, csv_bytes, day_text, fast_table, line, portal_name
+from marketplace.core.reports import csv_bytes, day_text, fast_table, line, portal_name
 from marketplace.pes.labels import legal_form_label
 from marketplace.procurement import labels
 from marketplace.procurement.builder import Result
@@ -69,6 +69,8 @@ def _pdf_row(number: int, s: Supplier) -> list[str]:
 
 
 def to_pdf(result: Result, kind: str, found: list[Supplier], total: int) -> bytes:
+    from marketplace.core.pdf import Document
+
     pdf = Document()
     pdf.set_title(_("Raport z rozeznania rynku"))
     pdf.set_lang(str(get_locale() or "pl"))
