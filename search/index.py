@@ -4,7 +4,9 @@ Layout of SEARCH_INDEX_DIR::
 
     live             a one-line file naming the live build folder (replaced atomically with os.replace)
     live.lock        serialises the creation of a first build and the swap of the pointer
-    build-<stamp>/   one complete Whoosh index each (segments written with compound=False)
+    build-<stamp>/   one complete Whoosh index each (segments written with compound=False), and beside each
+                     segment the file of its derived arrays (arrays-<segment>.v<format>, see search.query),
+                     written before the commit that names the segment and removed with it
 
 `flask search reindex` writes a new build beside the live one while searches go on, swaps the pointer, then
 removes the other builds. A process notices the swap by the pointer file's identity and opens the new build.
@@ -22,11 +24,13 @@ from datetime import UTC, datetime
 
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.index import TOC, LockError
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import _DEF_INDEX_NAME, TOC, FileIndex, LockError
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
+from whoosh.writing import SegmentWriter
 
-from search import schema
+from search import query, schema
 
 POINTER = "live"
 POINTER_LOCK = "live.lock"
@@ -46,6 +50,29 @@ class SearchCodec(W3Codec):
 
 # Separate segment files (opening a reader copies nothing), and the codec above.
 WRITER_OPTIONS = {"compound": False, "limitmb": 128, "codec": SearchCodec()}
+
+
+class SearchWriter(SegmentWriter):
+    """Whoosh's segment writer that, at every commit, first writes the arrays file of each segment that has
+    none (the new one, or the parts of a build made by several processes), so that no searching process
+    derives them itself, then removes the files of the segments the commit dropped (merged away)."""
+
+    def _commit_toc(self, segments):
+        for segment in segments:
+            query.prepare_segment(self.storage, self.schema, segment)
+        super()._commit_toc(segments)
+        query.remove_stale_arrays(self.storage, [segment.segment_id() for segment in segments])
+
+
+class SearchIndex(FileIndex):
+    """A Whoosh index in a folder whose writers are SearchWriters (every commit keeps the arrays files)."""
+
+    def writer(self, procs: int = 1, **kwargs):
+        return SearchWriter(self, **kwargs)
+
+
+def open_index(folder: str) -> SearchIndex:
+    return SearchIndex(FileStorage(folder), indexname=_DEF_INDEX_NAME)
 
 
 class IndexUnavailable(Exception):
@@ -95,7 +122,7 @@ class IndexStore:
             os.close(fd)
 
     def open_build(self, name: str):
-        return whoosh_index.open_dir(self._file(name))
+        return open_index(self._file(name))
 
     def open_live(self):
         """(name, index) of the live build, or None when there is none yet."""
@@ -127,7 +154,7 @@ class IndexStore:
         os.makedirs(folder)
         with open(os.path.join(folder, VERSION_FILE), "w", encoding="utf-8") as fh:
             fh.write(f"{schema.SCHEMA_VERSION}\n")
-        return name, whoosh_index.create_in(folder, schema.build_schema())
+        return name, SearchIndex.create(FileStorage(folder), schema.build_schema(), _DEF_INDEX_NAME)
 
     def swap(self, name: str) -> None:
         """Make a build the live one, atomically (readers see the old pointer or the new one)."""

@@ -8,17 +8,30 @@ large result sets. Here Whoosh keeps the index on disk and reads it; the search 
   a per-process cache (segments never change but for deletions, so the cache stays valid for a segment's life);
 * a query word's score is the sum over the fields and terms it matches (surface form, stems, synonyms, each
   weighed, BM25's term-frequency saturation and inverse document frequency); the words must all match;
-* what does not depend on the query is derived once per index change (a SearchView): the live documents, each
-  filter field's value per document, the powiats served as (document, powiat) pairs, the sort keys. A filter is
-  then a boolean mask, a facet's counts one `bincount` (over the pairs for the powiats), each facet over the
-  documents matching the text and every filter but its own (CONTRACT section 4).
+* what does not depend on the query is derived once per segment, at index time, and kept in a file beside the
+  segment that every process maps (SegmentData): the documents holding each value of each filter field (the
+  powiats served among them), the sort keys, the spelling index. A SearchView (one per index change) adds the
+  live documents and how each segment's values number in the whole index. A filter is then a boolean mask, a
+  facet's counts one gather and one sum per value's slice in each segment, each facet over the documents
+  matching the text and every filter but its own (CONTRACT section 4).
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import functools
 import html
+import itertools
+import json
+import logging
 import math
+import mmap
+import os
 import re
+import secrets
+import struct
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,7 +40,7 @@ from datetime import date
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import TermNotFound
+from whoosh.reading import SegmentReader, TermNotFound
 
 from search import places
 from search.analysis import WORD_RE, QueryWord, fold, stems
@@ -36,6 +49,7 @@ from search.schema import SURFACE_FIELDS, SYNONYM_FACTOR, TEXT_WEIGHTS, day_numb
 # Facet name (CONTRACT section 4) -> index field holding its values.
 FACET_FIELDS = {"category": "category", "powiat": "powiats", "legal_form": "legal_form", "kind": "kind"}
 CODED_FIELDS = ("category", "legal_form", "kind", "reserved_eligible")  # one value per document
+FILTER_FIELDS = (*CODED_FIELDS, "powiats")  # the powiats: those a PES serves, several per document
 SPELLING_FIELDS = SURFACE_FIELDS  # whose words a spelling suggestion may offer
 COLUMNS = ("published_at", "sort_price_asc", "sort_price_desc", "sort_gross_asc", "sort_gross_desc", "mark_from",
            "mark_until", "mark_next_from", "mark_next_until")
@@ -53,7 +67,7 @@ OWN_ELSEWHERE = 0.7  # a partial match's coverage: a word in the description or 
 SYNONYM_ONLY = 0.5  # …and a word matched only through a synonym (in a title or keywords: 1)
 HEADLINE_WEIGHTS = {f: TEXT_WEIGHTS[f] for f in ("title", "title_stem", "keywords", "keywords_stem")}
 SPELL_MIN = 3  # shorter words are not offered as corrections
-CACHED_POSTINGS = 6_000_000  # postings kept decoded per process (about 8 bytes each)
+CACHED_POSTINGS = 2_000_000  # postings kept decoded per process (12 bytes each: at most about 24 MB a worker)
 
 _NO_POSTINGS = (np.zeros(0, np.int64), np.zeros(0, np.float32))
 _MISSING = object()
@@ -134,41 +148,277 @@ class PostingsCache:
 POSTINGS = PostingsCache()
 
 
-# -- what queries need from the index, derived once per change --------------------------------------------
+# -- what queries need from a segment, kept in a file beside it ---------------------------------------------
+#
+# A segment's derived arrays (the documents of each filter field's values, its sort keys, its spelling index)
+# are written at index time to one file in the index folder, before the segment is committed
+# (search.index.SearchWriter), and every process maps that file read-only: the pages are the page cache's,
+# shared by all the workers whether or not the server preloads the app. A file that is missing, of another
+# format version or damaged (an index made before, a crash) is built again by the process that needs it and
+# written for the others; a folder that cannot be written only costs that process its own copy.
+#
+# The file: MAGIC, the header's length (8 bytes, little-endian), the header (JSON: format version, segment id,
+# documents, each array's dtype, shape and offset, each filter field's values), then the arrays, each starting
+# at a multiple of ALIGN from the data's start (itself aligned).
+
+ARRAYS_VERSION = 1  # raise it whenever what the file holds or how it is laid out changes
+ARRAYS_PREFIX = "arrays-"
+ARRAYS_LOCK = "arrays.lock"  # serialises the processes building files that are missing
+MAGIC = b"PESARRS\x00"
+ALIGN = 64
+STALE_TEMP = 600  # seconds after which a temporary file nobody renamed is taken as left by a crash
+
+Arrays = dict[str, np.ndarray]  # a segment's arrays by name (see derive_arrays)
+Values = dict[str, list[str]]  # each coded field's values, in the order of their numbers
+
+log = logging.getLogger(__name__)
 
 
-class SegmentData:
-    """What queries need from one segment, read once: Whoosh segments never change but for deletions."""
+def arrays_name(segment_id: str) -> str:
+    return f"{ARRAYS_PREFIX}{segment_id}.v{ARRAYS_VERSION}"
 
-    def __init__(self, key: str, reader):
-        self.size = reader.doc_count_all()
-        self.values: dict[str, dict[str, np.ndarray]] = {}
-        for field in (*CODED_FIELDS, "powiats"):
-            terms = list(reader.field_terms(field)) if field in reader.indexed_field_names() else []
-            self.values[field] = {value: POSTINGS.get(key, reader, field, value)[0] for value in terms}
-        self.columns = {name: np.fromiter(reader.column_reader(name), dtype=np.int64, count=self.size)
-                        if self.size else np.zeros(0, np.int64) for name in COLUMNS}
-        self._speller: Speller | None = None
-        self._speller_lock = threading.Lock()
 
-    def speller(self, reader) -> Speller:
-        """The segment's words for spelling suggestions (see Speller), built on first use. The words: those
-        of titles, keywords and sellers (descriptions are indexed by stems only)."""
-        with self._speller_lock:  # one build per segment, however many requests ask at once
-            if self._speller is None:
-                self._speller = self._build_speller(reader)
-        return self._speller
+def _folder(storage) -> str | None:
+    """The folder of a Whoosh storage kept in files (None for one in memory)."""
+    folder = getattr(storage, "folder", None)
+    return folder if isinstance(folder, str) else None
 
-    def _build_speller(self, reader) -> Speller:
-        vocabulary: set[str] = set()
-        for field in SPELLING_FIELDS:
-            if field not in reader.indexed_field_names():
-                continue
+
+def _aligned(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+def derive_arrays(reader) -> tuple[Arrays, Values]:
+    """A segment's arrays, from its reader: (arrays by name, each coded field's values in code order).
+
+    * ``docs:<field>``, ``starts:<field>``: for each filter field (FILTER_FIELDS), the documents holding
+      each of its values, value after value in sorted order (each value's in increasing order), and where
+      each value's documents start (one more: the end), so that a value's documents are one slice;
+    * ``col:<name>``: the sort keys and mark days (NO_VALUE without one);
+    * ``spell_*``: the spelling index (see Speller).
+
+    Deleted documents are included: deletions change, the segment does not (SearchView.live masks them)."""
+    size = reader.doc_count_all()
+    indexed = set(reader.indexed_field_names())
+    arrays: dict[str, np.ndarray] = {}
+    vocab: dict[str, list[str]] = {}
+    for field in FILTER_FIELDS:
+        values = sorted(reader.field_terms(field)) if field in indexed else []
+        vocab[field] = values
+        postings = [read_postings(reader, field, value)[0] for value in values]
+        arrays["docs:" + field] = (np.concatenate(postings).astype(np.int64) if postings
+                                   else np.zeros(0, np.int64))
+        starts = np.zeros(len(values) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in postings], out=starts[1:])
+        arrays["starts:" + field] = starts
+    for name in COLUMNS:
+        arrays["col:" + name] = (np.fromiter(reader.column_reader(name), dtype=np.int64, count=size)
+                                 if size else np.zeros(0, np.int64))
+    words: set[str] = set()  # those of titles, keywords and sellers (descriptions are indexed by stems only)
+    for field in SPELLING_FIELDS:
+        if field in indexed:
             for text, _info in reader.iter_field(field):
                 text = text.decode("utf-8") if isinstance(text, bytes) else text
                 if len(text) >= SPELL_MIN and text.isalpha():
-                    vocabulary.add(text)
-        return Speller(sorted(vocabulary))
+                    words.add(text)
+    arrays.update(Speller.arrays(sorted(words)))
+    return arrays, vocab
+
+
+def _layout(size: int) -> dict[str, tuple[np.dtype, int | None]]:
+    """Each array of a segment's file: its dtype and length (None: any length). All are one-dimensional."""
+    layout: dict[str, tuple[np.dtype, int | None]] = {}
+    for field in FILTER_FIELDS:
+        layout["docs:" + field] = layout["starts:" + field] = (np.dtype(np.int64), None)
+    layout.update({"col:" + name: (np.dtype(np.int64), size) for name in COLUMNS})
+    layout.update(spell_blob=(np.dtype(np.uint8), None), spell_offsets=(np.dtype(np.int64), None),
+                  spell_hashes=(np.dtype(np.uint64), None), spell_owners=(np.dtype(np.int32), None))
+    return layout
+
+
+def write_arrays(path: str, segment_id: str, size: int, arrays: Arrays, vocab: Values) -> None:
+    """Write a segment's arrays to `path` atomically: a temporary file beside it, synced, then renamed, so a
+    reader finds the whole file or none."""
+    entries, offset, parts = {}, 0, []
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array)
+        offset = _aligned(offset)
+        entries[name] = [array.dtype.str, list(array.shape), offset]
+        parts.append((offset, array))
+        offset += array.nbytes
+    header = json.dumps({"version": ARRAYS_VERSION, "segment": segment_id, "docs": size, "data": offset,
+                         "arrays": entries, "vocab": vocab}, ensure_ascii=False).encode("utf-8")
+    start = _aligned(len(MAGIC) + 8 + len(header))
+    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(MAGIC + struct.pack("<Q", len(header)) + header)
+            for at, array in parts:
+                fh.write(b"\0" * (start + at - fh.tell()))
+                fh.write(memoryview(array).cast("B") if array.nbytes else b"")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def load_arrays(path: str, segment_id: str, size: int) -> tuple[Arrays, Values] | None:
+    """A segment's arrays mapped read-only from its file, or None when the file is missing, of another
+    version, or does not hold what it should (truncated, damaged, another segment's). The checks read the
+    header only: the arrays' pages are read when searches use them."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(MAGIC) + 8)
+            if len(head) < len(MAGIC) + 8 or head[:len(MAGIC)] != MAGIC:
+                return None
+            (length,) = struct.unpack("<Q", head[len(MAGIC):])
+            if length > 1 << 26:
+                return None
+            header = json.loads(fh.read(length).decode("utf-8"))
+            if (not isinstance(header, dict) or header.get("version") != ARRAYS_VERSION
+                    or header.get("segment") != segment_id or header.get("docs") != size):
+                return None
+            start = _aligned(len(MAGIC) + 8 + length)
+            total = os.fstat(fh.fileno()).st_size
+            if total != start + int(header["data"]):
+                return None
+            vocab = {field: header["vocab"][field] for field in FILTER_FIELDS}
+            if not all(isinstance(values, list) and all(isinstance(v, str) for v in values)
+                       and values == sorted(set(values)) for values in vocab.values()):
+                return None
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        arrays = {}
+        for name, (dtype, length_) in _layout(size).items():
+            stored_dtype, shape, offset = header["arrays"][name]
+            if (np.dtype(stored_dtype) != dtype or len(shape) != 1 or not isinstance(offset, int)
+                    or not isinstance(shape[0], int) or shape[0] < 0 or length_ not in (None, shape[0])
+                    or offset < 0 or start + offset + shape[0] * dtype.itemsize > total):
+                return None
+            arrays[name] = (np.frombuffer(mapped, dtype, shape[0], start + offset) if shape[0]
+                            else np.zeros(0, dtype))
+    except (OSError, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError, struct.error):
+        return None
+    if not (all(len(arrays["starts:" + f]) == len(vocab[f]) + 1
+                and int(arrays["starts:" + f][-1]) == len(arrays["docs:" + f]) for f in FILTER_FIELDS)
+            and len(arrays["spell_hashes"]) == len(arrays["spell_owners"])
+            and len(arrays["spell_offsets"]) >= 1
+            and int(arrays["spell_offsets"][-1]) == len(arrays["spell_blob"])):
+        return None
+    return arrays, vocab
+
+
+@contextlib.contextmanager
+def _build_lock(folder: str):
+    """Holds the folder's lock for building arrays files (no lock when it cannot be had: the folder is
+    read-only, or the file system does not lock)."""
+    try:
+        fd = os.open(os.path.join(folder, ARRAYS_LOCK), os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def segment_arrays(key: str, reader) -> tuple[Arrays, Values, str | None]:
+    """(arrays, values, the file they are mapped from or None) of a segment: its file mapped, or, when that
+    is missing or unusable, the arrays built here and written for the other processes (under the folder's
+    lock, so that processes starting together build each file once)."""
+    size = reader.doc_count_all()
+    folder = _folder(getattr(reader, "_storage", None))
+    if folder is None:
+        return (*derive_arrays(reader), None)
+    path = os.path.join(folder, arrays_name(key))
+    found = load_arrays(path, key, size)
+    if found is None:
+        with _build_lock(folder):
+            found = load_arrays(path, key, size)  # another process may have written it meanwhile
+            if found is None:
+                arrays, vocab = derive_arrays(reader)
+                try:
+                    write_arrays(path, key, size, arrays, vocab)
+                except OSError as e:
+                    log.warning("search arrays of segment %s not written (%s): kept in this process only",
+                                key, e)
+                    return arrays, vocab, None
+                found = load_arrays(path, key, size)
+                if found is None:
+                    return arrays, vocab, None
+    return (*found, path)
+
+
+def prepare_segment(storage, schema, segment) -> None:
+    """Write the arrays file of a segment about to be committed, unless it has one (search.index calls this
+    for every segment of a commit, before the TOC names them). A failure only leaves the work to the
+    searchers (see segment_arrays)."""
+    folder = _folder(storage)
+    if folder is None:
+        return
+    key = segment.segment_id()
+    path = os.path.join(folder, arrays_name(key))
+    if os.path.exists(path):
+        return
+    reader = None
+    try:
+        reader = SegmentReader(storage, schema, segment)
+        write_arrays(path, key, reader.doc_count_all(), *derive_arrays(reader))
+    except Exception as e:  # noqa: BLE001 (the commit goes on; searchers build the file)
+        log.warning("search arrays of segment %s not written at commit (%s)", key, e)
+    finally:
+        if reader is not None:
+            reader.close()
+
+
+def remove_stale_arrays(storage, keep: Iterable[str]) -> None:
+    """Remove the arrays files of segments not in `keep` (merged away, deleted), of other format versions,
+    and temporary files left by a crash. A process that still maps a removed file keeps its pages."""
+    folder = _folder(storage)
+    if folder is None:
+        return
+    keep_names = {arrays_name(key) for key in keep}
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        if not entry.startswith(ARRAYS_PREFIX) or entry in keep_names:
+            continue
+        path = os.path.join(folder, entry)
+        with contextlib.suppress(OSError):
+            if entry.endswith(".tmp") and now - os.stat(path).st_mtime < STALE_TEMP:
+                continue  # being written by another process
+            os.remove(path)
+
+
+class SegmentData:
+    """What queries need from one segment, its file mapped (see segment_arrays): Whoosh segments never
+    change but for deletions. `vocab[field]` lists a filter field's values; the documents holding the i-th
+    are `docs[field][starts[field][i]:starts[field][i + 1]]`."""
+
+    def __init__(self, key: str, reader):
+        self.key = key
+        self.size = reader.doc_count_all()
+        arrays, self.vocab, self.path = segment_arrays(key, reader)
+        self.docs = {field: arrays["docs:" + field] for field in FILTER_FIELDS}
+        self.starts = {field: arrays["starts:" + field] for field in FILTER_FIELDS}
+        self.index = {field: {value: i for i, value in enumerate(self.vocab[field])}
+                      for field in FILTER_FIELDS}
+        self.columns = {name: arrays["col:" + name] for name in COLUMNS}
+        self.speller = Speller(arrays["spell_blob"], arrays["spell_offsets"], arrays["spell_hashes"],
+                               arrays["spell_owners"])
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the arrays are those of the file, shared with the other processes mapping it."""
+        return self.path is not None
 
 
 def deletions(word: str, times: int = 1) -> set[str]:
@@ -185,41 +435,128 @@ def deletions_allowed(word: str) -> int:
     return 2 if len(word) > 4 else 1
 
 
+_FNV_PRIME = np.uint64(0x100000001B3)
+_SEED = np.uint64(0xCBF29CE484222325)
+_MIX = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
+SPELL_CHUNK = 1 << 22  # letters of forms hashed at once (bounds the temporary arrays: 4 bytes a letter)
+
+
+def _hash_rows(letters: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row of code points (the last axis), the same in every process and on every
+    run (unlike Python's hash of a string): FNV-1a over the code points, then mixed."""
+    with np.errstate(over="ignore"):
+        h = np.full(letters.shape[:-1], _SEED ^ np.uint64(letters.shape[-1]), dtype=np.uint64)
+        for column in range(letters.shape[-1]):
+            h ^= letters[..., column].astype(np.uint64)
+            h *= _FNV_PRIME
+        h ^= h >> np.uint64(33)
+        h *= _MIX[0]
+        h ^= h >> np.uint64(33)
+        h *= _MIX[1]
+        h ^= h >> np.uint64(33)
+    return h
+
+
+def _code_points(words: list[str], length: int) -> np.ndarray:
+    """Words of one length as a (words, length) array of code points."""
+    return np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32).reshape(len(words), length)
+
+
+@functools.lru_cache(maxsize=256)
+def _kept_positions(length: int, left_out: int) -> np.ndarray:
+    """Every choice of the letters kept when `left_out` of `length` letters are left out, in order."""
+    return np.asarray(list(itertools.combinations(range(length), length - left_out)),
+                      dtype=np.intp).reshape(-1, length - left_out)
+
+
+def form_hashes(forms: Iterable[str]) -> np.ndarray:
+    """The hashes of some strings (as Speller keeps its forms')."""
+    by_length: dict[int, list[str]] = {}
+    for form in forms:
+        by_length.setdefault(len(form), []).append(form)
+    parts = [_hash_rows(_code_points(group, length)) for length, group in by_length.items()]
+    return np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+
+
 class Speller:
     """Words by the forms they take with letters left out (the symmetric deletion method): two words within
     two edits (typos in two letters: wrong, missing, extra or swapped) share such a form, so the candidates
     for a misspelt word come from a few lookups instead of distances to the whole vocabulary.
 
-    The forms are kept as sorted hashes beside the index of their word (numpy arrays, about 12 bytes a form)
-    rather than as a dictionary of strings; Python's string hash is fixed for a process's life, which is this
-    object's life. A hash shared by chance only adds a candidate, which the caller checks by its distance."""
+    The forms are kept as sorted 64-bit hashes beside the number of their word, and the words as one UTF-8
+    text with their offsets: arrays only, so that they live in the segment's mapped file (about 12 bytes a
+    form). A hash shared by chance only adds a candidate, which the caller checks by its distance."""
 
-    def __init__(self, vocabulary: list[str]):
-        self.words = vocabulary
-        hashes, owners = [], []
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray, hashes: np.ndarray, owners: np.ndarray):
+        self.blob, self.offsets, self.hashes, self.owners = blob, offsets, hashes, owners
+
+    @staticmethod
+    def arrays(vocabulary: list[str]) -> Arrays:
+        """The arrays of a sorted vocabulary's spelling index (see the class), for the segment's file."""
+        encoded = [w.encode("utf-8") for w in vocabulary]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        by_length: dict[int, list[int]] = {}
         for number, word in enumerate(vocabulary):
-            forms = deletions(word, deletions_allowed(word))
-            hashes.extend(hash(f) for f in forms)
-            owners.extend([number] * len(forms))
-        order_ = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
-        self.hashes = np.asarray(hashes, dtype=np.int64)[order_]
-        self.owners = np.asarray(owners, dtype=np.int32)[order_]
+            by_length.setdefault(len(word), []).append(number)
+        hashes, owners = [], []
+        for length, numbers_ in by_length.items():
+            numbers = np.asarray(numbers_, dtype=np.int32)
+            letters = _code_points([vocabulary[n] for n in numbers], length)
+            for left_out in range(deletions_allowed("x" * length) + 1):
+                kept = _kept_positions(length, left_out)  # (forms, letters kept)
+                step = max(1, SPELL_CHUNK // max(kept.size, 1))
+                for first in range(0, len(numbers), step):
+                    found = _hash_rows(letters[first:first + step][:, kept])  # (words, forms)
+                    hashes.append(found.ravel())
+                    owners.append(np.repeat(numbers[first:first + step], kept.shape[0]))
+        hashes_ = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+        owners_ = np.concatenate(owners) if owners else np.zeros(0, np.int32)
+        order_ = np.lexsort((owners_, hashes_))
+        hashes_, owners_ = hashes_[order_], owners_[order_]
+        keep = np.ones(len(hashes_), dtype=bool)  # a form a word takes twice ("aab" -> "ab") is kept once
+        keep[1:] = (hashes_[1:] != hashes_[:-1]) | (owners_[1:] != owners_[:-1])
+        return {"spell_blob": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+                "spell_offsets": offsets, "spell_hashes": hashes_[keep], "spell_owners": owners_[keep]}
+
+    @classmethod
+    def of(cls, vocabulary: list[str]) -> Speller:
+        """A speller of a sorted vocabulary, in memory."""
+        a = cls.arrays(vocabulary)
+        return cls(a["spell_blob"], a["spell_offsets"], a["spell_hashes"], a["spell_owners"])
+
+    def word(self, number: int) -> str:
+        return self.blob[self.offsets[number]:self.offsets[number + 1]].tobytes().decode("utf-8")
 
     def near(self, term: str) -> set[str]:
         """Words that may be within two edits of the term (one for a term of four letters or fewer)."""
         if not len(self.hashes):
             return set()
-        keys = np.asarray([hash(f) for f in deletions(term, deletions_allowed(term))], dtype=np.int64)
+        keys = form_hashes(deletions(term, deletions_allowed(term)))
         left = np.searchsorted(self.hashes, keys, side="left")
         right = np.searchsorted(self.hashes, keys, side="right")
-        found: set[str] = set()
-        for a, b in zip(left, right, strict=True):
-            found.update(self.words[i] for i in self.owners[a:b])
-        return found
+        numbers = {int(n) for a, b in zip(left, right, strict=True) if b > a for n in self.owners[a:b]}
+        return {self.word(n) for n in numbers}
+
+
+# -- what queries need from the index, derived once per change --------------------------------------------
+
+
+def _slice_sums(flags: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """How many flags are set in each slice flags[starts[i]:starts[i + 1]] (the slices follow one another)."""
+    sums = np.zeros(len(starts) - 1, dtype=np.int64)
+    full = starts[:-1] < starts[1:]
+    if full.any():
+        sums[full] = np.add.reduceat(flags, starts[:-1][full], dtype=np.int64)
+    return sums
 
 
 class SearchView:
-    """One searcher with the per-document data derived from it (see the module's docstring)."""
+    """One searcher with what queries need from each of its segments (see the module's docstring).
+
+    The per-document arrays stay those of the segments (mapped, shared between processes): a filter's mask,
+    a facet's counts or a sort key is computed segment by segment, each segment's value numbers mapped to the
+    view's (the sorted values of all segments). Only the live mask (a byte a document) is the view's own."""
 
     def __init__(self, searcher, previous: SearchView | None = None):
         self.searcher = searcher
@@ -234,75 +571,76 @@ class SearchView:
             self.segment_cache[key] = cache.get(key) or SegmentData(key, reader)
             self.segments.append((key, reader, offset))
         POSTINGS.forget(set(self.segment_cache) | (set(previous.segment_cache) if previous else set()))
+        self.parts = [(offset, self.segment_cache[key]) for key, _reader, offset in self.segments]
         self.size = self.reader.doc_count_all()
         self.live = np.zeros(self.size, dtype=bool)
-        for key, reader, offset in self.segments:
-            size = self.segment_cache[key].size
-            self.live[offset:offset + size] = True
+        for (_key, reader, offset), (_o, data) in zip(self.segments, self.parts, strict=True):
+            self.live[offset:offset + data.size] = True
             if reader.has_deletions():
                 self.live[offset + np.fromiter(reader.deleted_docs_set, dtype=np.int64)] = False
+        self._starts = np.asarray([offset for offset, _data in self.parts] + [self.size], dtype=np.int64)
+        # Each field's values over all segments, sorted, and per segment where its own values are in them.
         self.vocab: dict[str, list[str]] = {}
-        self.codes: dict[str, np.ndarray] = {}
-        for field in CODED_FIELDS:
-            self.vocab[field], self.codes[field] = self._coded(field)
-        self.vocab["powiats"] = sorted({v for key, _r, _o in self.segments
-                                        for v in self.segment_cache[key].values["powiats"]})
-        # Documents serve several powiats: one (document, powiat code) pair each. Counting uses bincount
-        # rather than a matrix product: BLAS threads busy-waiting in every worker cost more than they save.
+        self._remap: dict[str, list[np.ndarray]] = {}
+        for field in FILTER_FIELDS:
+            self.vocab[field] = sorted({v for _offset, data in self.parts for v in data.vocab[field]})
+            index = {value: code for code, value in enumerate(self.vocab[field])}
+            self._remap[field] = [np.asarray([index[v] for v in data.vocab[field]], dtype=np.intp)
+                                  for _offset, data in self.parts]
         self.powiat_index = {code: row for row, code in enumerate(self.vocab["powiats"])}
-        pair_docs, pair_codes = [], []
-        for key, _reader, offset in self.segments:
-            for value, docs in self.segment_cache[key].values["powiats"].items():
-                pair_docs.append(offset + docs)
-                pair_codes.append(np.full(len(docs), self.powiat_index[value], dtype=np.int32))
-        self.pair_docs = np.concatenate(pair_docs) if pair_docs else np.zeros(0, np.int64)
-        self.pair_codes = np.concatenate(pair_codes) if pair_codes else np.zeros(0, np.int32)
-        self.columns = {name: self._concat(lambda data, n=name: data.columns[n], np.int64) for name in COLUMNS}
         self._marks: tuple[date, np.ndarray] | None = None
         self._word_cache: dict[tuple, np.ndarray | None] = {}  # see word_scores
         self._term_stats: dict[tuple[str, str], int] = {}  # see doc_frequency
 
-    def _concat(self, part, dtype) -> np.ndarray:
-        parts = [part(self.segment_cache[key]) for key, _r, _o in self.segments]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype)
-
-    def _coded(self, field: str) -> tuple[list[str], np.ndarray]:
-        vocab = sorted({v for key, _r, _o in self.segments for v in self.segment_cache[key].values[field]})
-        index = {value: code for code, value in enumerate(vocab)}
-        codes = np.full(self.size, -1, dtype=np.int32)
-        for key, _reader, offset in self.segments:
-            for value, docs in self.segment_cache[key].values[field].items():
-                codes[offset + docs] = index[value]
-        return vocab, codes
-
-    # -- filters ---------------------------------------------------------------------------------------
+    # -- filters and facets ----------------------------------------------------------------------------
 
     def docs(self, field: str, values: Iterable[str]) -> np.ndarray:
         """Documents holding any of the values in a field (the union of an OR filter), as a mask."""
-        if field == "powiats":
-            wanted = np.zeros(len(self.powiat_index), dtype=bool)
+        values = set(values)
+        mask = np.zeros(self.size, dtype=bool)
+        for offset, data in self.parts:
+            part, docs, starts = mask[offset:offset + data.size], data.docs[field], data.starts[field]
             for value in values:
-                if value in self.powiat_index:
-                    wanted[self.powiat_index[value]] = True
-            mask = np.zeros(self.size, dtype=bool)
-            mask[self.pair_docs[wanted[self.pair_codes]]] = True
-            return mask
-        vocab = self.vocab[field]
-        wanted = np.zeros(len(vocab) + 1, dtype=bool)  # the last slot stands for "no value" (-1)
-        index = {value: code for code, value in enumerate(vocab)}
-        for value in values:
-            if value in index:
-                wanted[index[value]] = True
-        return wanted[self.codes[field]]
+                i = data.index[field].get(value)
+                if i is not None:
+                    part[docs[starts[i]:starts[i + 1]]] = True
+        return mask
+
+    def value_counts(self, field: str, base: np.ndarray) -> np.ndarray:
+        """How many documents of a mask hold each value of a field (in the order of vocab[field]); for the
+        powiats, each document counts once for every powiat it serves. Per segment: the mask read at each
+        value's documents, summed slice by slice (no matrix product: BLAS threads busy-waiting in every worker
+        cost more than they save)."""
+        counts = np.zeros(len(self.vocab[field]), dtype=np.int64)
+        for (offset, data), remap in zip(self.parts, self._remap[field], strict=True):
+            if len(remap):
+                held = base[offset:offset + data.size][data.docs[field]]  # per value, per document holding it
+                counts[remap] += _slice_sums(held, data.starts[field])
+        return counts
+
+    def column(self, name: str, docs: np.ndarray) -> np.ndarray:
+        """A column's values (sort keys, mark days) for documents given in increasing order."""
+        if len(self.parts) == 1:
+            return self.parts[0][1].columns[name][docs]
+        out = np.empty(len(docs), dtype=np.int64)
+        bounds = np.searchsorted(docs, self._starts)
+        for i, (offset, data) in enumerate(self.parts):
+            a, b = bounds[i], bounds[i + 1]
+            if a < b:
+                out[a:b] = data.columns[name][docs[a:b] - offset]
+        return out
 
     def marks_valid_on(self, day: date) -> np.ndarray:
         """Documents whose quality mark is valid on the day (both ends of its period included)."""
         if self._marks is None or self._marks[0] != day:
             n = day_number(day)
-            cols = self.columns
-            valid = (cols["mark_from"] <= n) & (n <= cols["mark_until"]) & (cols["mark_from"] != NO_VALUE)
-            valid |= ((cols["mark_next_from"] <= n) & (n <= cols["mark_next_until"])
-                      & (cols["mark_next_from"] != NO_VALUE))
+            valid = np.zeros(self.size, dtype=bool)
+            for offset, data in self.parts:
+                cols = data.columns
+                part = (cols["mark_from"] <= n) & (n <= cols["mark_until"]) & (cols["mark_from"] != NO_VALUE)
+                part |= ((cols["mark_next_from"] <= n) & (n <= cols["mark_next_until"])
+                         & (cols["mark_next_from"] != NO_VALUE))
+                valid[offset:offset + data.size] = part
             self._marks = (day, valid)
         return self._marks[1]
 
@@ -445,8 +783,8 @@ class SearchView:
     def near_terms(self, term: str) -> set[str]:
         """Index words that may be within two edits of a folded term (one for short terms; see Speller)."""
         found: set[str] = set()
-        for key, reader, _offset in self.segments:
-            found |= self.segment_cache[key].speller(reader).near(term)
+        for _offset, data in self.parts:
+            found |= data.speller.near(term)
         return found
 
     def first_doc(self, field: str, text: str) -> int | None:
@@ -514,20 +852,19 @@ def query_kind(view: SearchView, plan: QueryPlan, found: np.ndarray) -> str | No
         if acc is not None:
             titled |= acc > 0
     titled &= found
-    codes = view.codes["kind"][titled]
-    codes = codes[codes >= 0]
-    if len(codes) < 2:
+    counts = view.value_counts("kind", titled)
+    total = int(counts.sum())
+    if total < 2:
         return None
-    counts = np.bincount(codes, minlength=len(view.vocab["kind"]))
     best = int(counts.argmax())
-    return view.vocab["kind"][best] if counts[best] >= KIND_MAJORITY * len(codes) else None
+    return view.vocab["kind"][best] if counts[best] >= KIND_MAJORITY * total else None
 
 
 def other_kind(view: SearchView, kind: str | None) -> np.ndarray | None:
     """The documents of another kind than `kind` (None when the query asks for no kind)."""
     if kind is None or kind not in view.vocab["kind"]:
         return None
-    return view.codes["kind"] != view.vocab["kind"].index(kind)
+    return ~view.docs("kind", [kind])
 
 
 # -- filters and facets ----------------------------------------------------------------------------------
@@ -580,11 +917,7 @@ def facet_counts(view: SearchView, matched: np.ndarray, filters: Filters, params
     for name, field in FACET_FIELDS.items():
         base = intersect(matched, filters.except_(name))
         vocab = view.vocab[field]
-        if field == "powiats":
-            found = np.bincount(view.pair_codes[base[view.pair_docs]], minlength=len(vocab))
-        else:
-            codes = view.codes[field][base]
-            found = np.bincount(codes[codes >= 0], minlength=len(vocab))
+        found = view.value_counts(field, base)
         counts = {value: int(n) for value, n in zip(vocab, found, strict=True) if n}
         for value in selected[name]:
             counts.setdefault(value, 0)
@@ -604,12 +937,12 @@ def order(view: SearchView, found: np.ndarray, sort: str, scores: np.ndarray | N
     docs = np.flatnonzero(found)
     if not len(docs) or limit <= 0:
         return []
-    newest = view.columns["published_at"][docs]
+    newest = view.column("published_at", docs)
     if sort == "relevance" and scores is not None:
         first = -scores[docs].astype(np.float64)
     elif sort in ("price_asc", "price_desc"):
         column = ("sort_price_" if price == "net" else "sort_gross_") + sort.removeprefix("price_")
-        first = view.columns[column][docs]
+        first = view.column(column, docs)
     else:
         first = -newest
     if limit < len(docs):  # keep the documents that can be among the first `limit`, ties included
@@ -658,7 +991,15 @@ def snippet(text: str, words: list[QueryWord], length: int = SNIPPET_LENGTH,
         return ""
     if marks is _MISSING:
         marks = marker(words)
-    spans = [(m.start(), m.end()) for m in WORD_RE.finditer(text) if marks(m.group(0))] if marks else []
+    spans: list[tuple[int, int]] = []
+    stop = len(text)
+    for m in WORD_RE.finditer(text) if marks else ():
+        if m.start() > stop:  # past the end of any passage that starts at or before the first match
+            break
+        if marks(m.group(0)):
+            if not spans:
+                stop = m.start() + length
+            spans.append((m.start(), m.end()))
     start = 0
     if spans and spans[0][1] > length * 3 // 4:
         start = text.rfind(" ", 0, max(0, spans[0][0] - length // 4)) + 1

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import clock, region
 from marketplace.extensions import db
-from search import documents, places
+from search import analysis, documents, places
 from search import sync as outbox
 from search.analysis import QueryWord, analyse_query, fold, words
 from search.index import IndexStore, LiveSearcher, live_writer
@@ -77,6 +77,7 @@ class SearchEngine:
 
     def __init__(self, app):
         self.store = IndexStore(app.config["SEARCH_INDEX_DIR"])
+        analysis.use_table_dir(app.config["SEARCH_INDEX_DIR"])  # the stemmer's table lives beside the index
         self.lock_timeout = float(app.config.get("SEARCH_LOCK_TIMEOUT", 0.5))
         self.reindex_wait = float(app.config.get("SEARCH_REINDEX_WAIT", 60))
         self.live = LiveSearcher(self.store, SearchView, lambda: outbox.ensure_live(self, searching=True))
@@ -205,8 +206,7 @@ def _served_elsewhere(view: SearchView, found: _Answer) -> tuple[str, ...]:
         base = intersect(view.live, found.filters.except_(None))
     if not places_named or not base.any():
         return ()
-    served = np.zeros(len(view.vocab["powiats"]), dtype=bool)
-    served[view.pair_codes[base[view.pair_docs]]] = True
+    served = view.value_counts("powiats", base) > 0
     codes = [code for code, row in view.powiat_index.items() if served[row]]
     if not codes or set(codes) & places_named:
         return ()
@@ -393,7 +393,9 @@ def remove(ids) -> None:
 def rebuild(procs: int = 1) -> int:
     """Rebuild the whole index from the database beside the live one and swap it in; returns its size.
     `procs` processes turn the documents into postings (see search.sync._build)."""
-    return outbox.rebuild(engine(), procs)
+    eng = engine()
+    analysis.ensure_table()  # the stemmer's table, built now if it is missing (in a process of its own)
+    return outbox.rebuild(eng, procs)
 
 
 def sync() -> int:
