@@ -1,11 +1,13 @@
 """Where the time of the pages in bench/pages_bench.py goes: each target requested in-process (Flask's test
 client) on the demo catalogue, SQLite, under cProfile, after warm-up requests.
 
-    .venv/bin/python bench/profile_pages.py [--requests 200] [--out bench/profiles] [--keep DIR]
+    .venv/bin/python bench/profile_pages.py [--requests 200] [--out bench/profiles] [--keep DIR] [--flame]
 
 Prints the mean time per request of each target and writes bench/profiles/<target>.txt: the functions with
 the most cumulative and the most own time. A profile, not a benchmark: cProfile slows the run down about
-twofold, so compare the shares, not the milliseconds, with pages_bench.py. Nothing is checked.
+twofold, so compare the shares, not the milliseconds, with pages_bench.py. With --flame (py-spy installed:
+`pip install -e '.[bench]'`), also bench/profiles/<target>.svg: a flame graph of the same requests sampled by
+py-spy without cProfile. Nothing is checked.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import cProfile
 import io
 import os
 import pstats
+import shutil
 import subprocess
 import sys
 import time
@@ -66,6 +69,19 @@ def profile(client, path: str, n: int) -> tuple[float, pstats.Stats]:
     return (time.perf_counter() - start) / n * 1000, pstats.Stats(prof)
 
 
+def flame(client, path: str, svg: Path, seconds: float) -> None:
+    """py-spy samples this process while it requests `path` for `seconds`, and draws the flame graph."""
+    spy = subprocess.Popen([shutil.which("py-spy"), "record", "--pid", str(os.getpid()), "--rate", "400",
+                            "--duration", str(int(seconds)), "--output", str(svg), "--format", "flamegraph"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.0)  # py-spy attaches
+    end = time.perf_counter() + seconds + 1.0
+    while spy.poll() is None and time.perf_counter() < end + 5:
+        client.get(path)
+    if spy.wait(timeout=30) != 0:
+        raise RuntimeError(f"py-spy failed: {spy.stderr.read().decode()[-500:]}")
+
+
 def report(stats: pstats.Stats, name: str, path: str, ms: float, n: int) -> str:
     out = io.StringIO()
     out.write(f"{name}: {path}\n{n} requests under cProfile, {ms:.2f} ms each (profiled)\n\n")
@@ -81,7 +97,11 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--out", default=str(HERE / "profiles"))
     ap.add_argument("--keep")
+    ap.add_argument("--flame", action="store_true", help="also a py-spy flame graph of each target")
+    ap.add_argument("--flame-seconds", type=float, default=6.0)
     args = ap.parse_args()
+    if args.flame and not shutil.which("py-spy"):
+        ap.error("--flame needs py-spy: pip install -e '.[bench]'")
     work = work_folder(ap, args.keep, "profile-pages-")
     env = load_demo(work)
     os.environ.update({k: env[k] for k in ("SECRET_KEY", "DATABASE_URL", "SEARCH_INDEX_DIR", "UPLOAD_DIR",
@@ -98,6 +118,8 @@ def main() -> int:
             ms, stats = profile(client, path, args.requests)
             (out_dir / f"{name}.txt").write_text(report(stats, name, path, ms, args.requests), encoding="utf-8")
             print(f"{name:<18} {ms:7.2f} ms per request (profiled)  {path}")
+            if args.flame:
+                flame(client, path, out_dir / f"{name}.svg", args.flame_seconds)
     print(f"profiles written to {out_dir}")
     return 0
 

@@ -6,6 +6,7 @@ heading of a higher rank ("## A", "#### B", "### C", "# D" become h3, h4, h4, h3
 mailto and always get rel="nofollow noopener".
 """
 import html
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -45,11 +46,22 @@ def _shift_headings(tokens, top: int = TOP_HEADING) -> None:
             token.tag = f"h{open_ranks[-1][1]}"
 
 
+# Rendering is a pure function of the text, so results are kept per process for the texts met most
+# recently: a description read again (its page, its card, the search API) is not parsed and sanitised
+# again, and an edited description is a different key.
+CACHED_TEXTS = 512
+
+
 def render(text: str | None, top: int = TOP_HEADING) -> Markup:
     """Safe HTML for a description written in Markdown; its first heading becomes <h`top`> (a page whose
     text follows its h1 directly, such as the terms, passes 2)."""
     if not text or not text.strip():
         return Markup("")
+    return _render(str(text), top)
+
+
+@lru_cache(maxsize=CACHED_TEXTS)
+def _render(text: str, top: int) -> Markup:
     tokens = _md.parse(text)
     _shift_headings(tokens, top)
     html = _md.renderer.render(tokens, _md.options, {})
@@ -63,6 +75,11 @@ def plain(text: str | None, limit: int = 200) -> str:
     """The description as short plain text (for cards and structured data), cut at a word."""
     if not text:
         return ""
+    return _plain(str(text), limit)
+
+
+@lru_cache(maxsize=CACHED_TEXTS)
+def _plain(text: str, limit: int) -> str:
     words = html.unescape(nh3.clean(str(render(text)), tags=set())).split()
     out = " ".join(words)
     if len(out) <= limit:

@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.decorators import mail_limited
 from catalog import categories, cpv, markdown, pricing, seo, services
@@ -66,7 +66,8 @@ def _helpers():
 
 def offering_or_404(offering_id: int) -> Offering:
     return db.session.scalar(select(Offering).where(Offering.id == offering_id)
-                             .options(selectinload(Offering.images))) or abort(404)
+                             .options(joinedload(Offering.pes).joinedload(Pes.sales),
+                                      selectinload(Offering.images))) or abort(404)
 
 
 def _visible(offering_id: int) -> Offering:

@@ -143,7 +143,7 @@ def test_openapi_document_is_openapi_31_and_describes_every_endpoint(app, spec):
 def test_openapi_search_response_matches_the_contract(app, data, spec):
     """The search endpoint's body, built by the same functions it uses, fits the documented schema."""
     hits = [(data["on_request"].id, None), (data["draft"].id, None), (data["public"].id, "<b>obiady</b>")]
-    items = serialize.offering_items(hits)
+    items = serialize.public_items(hits)
     assert [i["ref"] for i in items] == [data["on_request"].ref, data["public"].ref]  # engine order, hidden out
     assert items[1]["snippet"] == "<b>obiady</b>"
     facets = {"category": {"catering": 1, "zielen": 1}, "powiat": {"0463": 1}, "legal_form": {"fundacja": 1},
@@ -374,3 +374,30 @@ def test_too_many_requests_from_one_address_get_429(client, spec):
 @pytest.mark.parametrize("app_config", [{"API_RATE_LIMIT": "3 per minute", "RATELIMIT_ENABLED": False}])
 def test_limits_are_off_when_disabled(client):
     assert all(client.get("/api/v1/powiats").status_code == 200 for _ in range(6))
+
+
+def test_search_items_read_without_orm_objects_say_what_the_objects_say(app, data):
+    """Items are built from plain rows: each field equals what the ORM objects of the same offering give,
+    including the PES's service area standing in for an offering without its own, and the art. 94 flag."""
+    data["on_request"].service_area = ["0461", "0415"]
+    data["on_request"].cpv = ["77310000-6", "45112710-5"]
+    db.session.commit()
+    hits = [(data["on_request"].id, None), (data["public"].id, None)]
+    items = {i["id"]: i for i in serialize.public_items(hits)}
+    for key in ("public", "on_request"):
+        o = db.session.get(Offering, data[key].id)
+        item = items[o.id]
+        assert (item["ref"], item["title"], item["kind"], item["category"]) == (o.ref, o.title, o.kind, o.category)
+        assert item["cpv"] == o.cpv and item["service_area"] == o.service_area and item["tags"] == list(o.tags)
+        assert item["pes"] == {"id": o.pes.id, "ref": o.pes.ref, "name": o.pes.name, "legal_form": o.pes.legal_form,
+                               "powiat": o.pes.powiat, "reserved_eligible": o.pes.reserved_eligible}
+    assert items[data["public"].id]["service_area"] == ["0415", "0463"]  # from the PES: the offering has none
+    assert items[data["public"].id]["pes"]["reserved_eligible"] is True
+    assert items[data["on_request"].id]["pes"]["reserved_eligible"] is False  # a 50% share without the mission
+    assert items[data["on_request"].id]["cpv"] == ["77310000-6", "45112710-5"]  # in the order given
+    assert items[data["public"].id]["price"] == {"net": "18.50", "gross": "19.98", "vat_rate": "8",
+                                                 "currency": "PLN", "unit": "porcja"}
+    assert items[data["on_request"].id]["price"] is None
+    assert items[data["public"].id]["quality_mark"]["number"] == "ZJ/2026/0007"
+    assert items[data["on_request"].id]["quality_mark"] is None  # suspended
+    assert items[data["public"].id]["snippet"].startswith("Zdrowe obiady z dowozem")

@@ -4,15 +4,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask import url_for
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, literal, select, text, union_all
 
 from catalog import categories, markdown, pricing, seo
 from catalog.mark.queries import marks_for
-from catalog.models import Offering
+from catalog.models import Offering, OfferingArea, OfferingCpv
 from marketplace import region
 from marketplace.extensions import db
-from marketplace.pes.models import Pes
+from marketplace.pes.models import Pes, PesServiceArea, reserved_eligible
 
 SNIPPET_LENGTH = 200
 
@@ -33,12 +32,12 @@ def _moment(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def price(offering: Offering) -> dict | None:
+def price(net: Decimal | None, vat_rate: str, unit: str | None) -> dict | None:
     """Net and gross as decimal strings with grosze; None when the price is on request."""
-    if offering.price_net is None:
+    if net is None:
         return None
-    return {"net": _money(offering.price_net), "gross": _money(pricing.gross(offering.price_net, offering.vat_rate)),
-            "vat_rate": offering.vat_rate, "currency": "PLN", "unit": offering.unit or None}
+    return {"net": _money(net), "gross": _money(pricing.gross(net, vat_rate)), "vat_rate": vat_rate,
+            "currency": "PLN", "unit": unit or None}
 
 
 def quality_mark(mark) -> dict | None:
@@ -48,10 +47,15 @@ def quality_mark(mark) -> dict | None:
     return {"number": mark.number, "valid_from": _day(mark.valid_from), "valid_until": _day(mark.valid_until)}
 
 
-def pes_item(pes: Pes) -> dict:
-    """A PES as every response names it (the `pes` of a search item)."""
-    return {"id": pes.id, "ref": pes.ref, "name": pes.name, "legal_form": pes.legal_form,
-            "powiat": pes.powiat, "reserved_eligible": pes.reserved_eligible}
+def pes_item(pes, prefix: str = "") -> dict:
+    """A PES as every response names it (the `pes` of a search item); `prefix` reads the fields from a row
+    that labels them so ("pes_id", "pes_ref", ...)."""
+    def get(name):
+        return getattr(pes, prefix + name)
+
+    return {"id": get("id"), "ref": get("ref"), "name": get("name"), "legal_form": get("legal_form"),
+            "powiat": get("powiat"),
+            "reserved_eligible": reserved_eligible(get("integration_mission"), get("disadvantaged_share"))}
 
 
 def pes_listing(pes: Pes) -> dict:
@@ -74,42 +78,62 @@ def pes_detail(pes: Pes) -> dict:
             "offerings_url": url_for("catalog.pes_offerings", pes_id=pes.id)}
 
 
-def offering_item(offering: Offering, mark, snippet: str | None = None) -> dict:
-    """An offering as a search item; `mark` is its mark valid today or None; `snippet` replaces the start
-    of the description (the search engine passes its highlighted passage)."""
-    if snippet is None:
-        snippet = markdown.plain(offering.description, SNIPPET_LENGTH)
-    return {
-        "id": offering.id, "ref": offering.ref, "kind": offering.kind, "title": offering.title,
-        "snippet": snippet,
-        "url": url_for("catalog.offering", offering_id=offering.id, slug=seo.slugify(offering.title)),
-        "category": offering.category, "subcategory": offering.subcategory or None,
-        "cpv": offering.cpv, "tags": list(offering.tags or []), "service_area": offering.service_area,
-        "price": price(offering), "quality_mark": quality_mark(mark), "pes": pes_item(offering.pes),
-        "published_at": _moment(offering.published_at),
-    }
+# Search items are read with plain queries (no ORM objects), built once with expanding parameters: the page's
+# public offerings joined with their PES; the powiats of those offerings and of their PES and the offerings'
+# CPV codes, in one query; their valid marks.
+_ROWS = (select(Offering.id, Offering.ref, Offering.kind, Offering.title, Offering.description,
+                Offering.category, Offering.subcategory, Offering.tags, Offering.price_net, Offering.vat_rate,
+                Offering.unit, Offering.published_at, Offering.pes_id, Pes.ref.label("pes_ref"),
+                Pes.name.label("pes_name"), Pes.legal_form.label("pes_legal_form"), Pes.powiat.label("pes_powiat"),
+                Pes.integration_mission.label("pes_integration_mission"),
+                Pes.disadvantaged_share.label("pes_disadvantaged_share"))
+         .join(Pes, Pes.id == Offering.pes_id)
+         .where(Offering.id.in_(bindparam("ids", expanding=True)), Offering.status == "published",
+                Offering.blocked_at.is_(None), Pes.status == "verified"))
+_LISTS = union_all(
+    select(literal("area"), OfferingArea.offering_id, OfferingArea.powiat, literal(0))
+    .where(OfferingArea.offering_id.in_(bindparam("ids", expanding=True))),
+    select(literal("pes_area"), PesServiceArea.pes_id, PesServiceArea.powiat, literal(0))
+    .where(PesServiceArea.pes_id.in_(bindparam("pes_ids", expanding=True))),
+    select(literal("cpv"), OfferingCpv.offering_id, OfferingCpv.code, OfferingCpv.position)
+    .where(OfferingCpv.offering_id.in_(bindparam("ids", expanding=True))),
+).order_by(text("1, 2, 4, 3"))
 
 
-def load_offerings(ids) -> dict[int, Offering]:
-    """Offerings by id with what their items show, loaded in a few queries (for a page of results)."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    stmt = (select(Offering).where(Offering.id.in_(ids))
-            .options(selectinload(Offering.pes).selectinload(Pes.areas),
-                     selectinload(Offering.cpv_links), selectinload(Offering.areas)))
-    return {o.id: o for o in db.session.scalars(stmt)}
-
-
-def offering_items(hits) -> list[dict]:
-    """Items for (offering id, snippet or None) pairs in the engine's order; an id that is no longer public
-    (the index lags a moment behind the database) is left out rather than shown."""
+def public_items(hits) -> list[dict]:
+    """Search items (the API's Offering) for (offering id, snippet or None) pairs, in their order, of the
+    offerings that are public now: the index lags a moment behind the database, so one no longer public is
+    left out rather than shown. A snippet of None is the start of the description; the search engine passes
+    its highlighted passage."""
     hits = list(hits)
-    found = load_offerings(i for i, _ in hits)
-    public = [found[i] for i, _ in hits if i in found and found[i].is_public]
-    marks = marks_for(public)
-    snippets = dict(hits)
-    return [offering_item(o, marks.get(o.id), snippets.get(o.id)) for o in public]
+    if not hits:
+        return []
+    rows = {r.id: r for r in db.session.execute(_ROWS, {"ids": [i for i, _ in hits]})}
+    if not rows:
+        return []
+    found = list(rows)
+    lists: dict[tuple[str, int], list[str]] = {}
+    for kind, owner, value, _position in db.session.execute(
+            _LISTS, {"ids": found, "pes_ids": sorted({r.pes_id for r in rows.values()})}):
+        lists.setdefault((kind, owner), []).append(value)
+    marks = marks_for(found)
+    items = []
+    for offering_id, snippet in hits:
+        row = rows.get(offering_id)
+        if row is None:
+            continue
+        items.append({
+            "id": row.id, "ref": row.ref, "kind": row.kind, "title": row.title,
+            "snippet": markdown.plain(row.description, SNIPPET_LENGTH) if snippet is None else snippet,
+            "url": url_for("catalog.offering", offering_id=row.id, slug=seo.slugify(row.title)),
+            "category": row.category, "subcategory": row.subcategory or None,
+            "cpv": lists.get(("cpv", row.id), []), "tags": list(row.tags or []),
+            "service_area": lists.get(("area", row.id)) or lists.get(("pes_area", row.pes_id), []),
+            "price": price(row.price_net, row.vat_rate, row.unit), "quality_mark": quality_mark(marks.get(row.id)),
+            "pes": pes_item(row, "pes_"),
+            "published_at": _moment(row.published_at),
+        })
+    return items
 
 
 def search_response(params, result, items: list[dict]) -> dict:

@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from catalog.mark.queries import current_mark
 from catalog.models import Offering
 from catalog.services import public_query
 from marketplace import region
@@ -85,7 +84,7 @@ def search():
         result = run_search(params)
     except IndexUnavailable:
         return error_response(503, "unavailable", _("Wyszukiwarka jest chwilowo niedostępna."))
-    items = serialize.offering_items(result.hits)
+    items = serialize.public_items(result.hits)
     return jsonify(serialize.search_response(params, result, items))
 
 
@@ -94,10 +93,10 @@ def search():
 @bp.get("/offerings/<int:offering_id>")
 def offering(offering_id: int):
     """One public offering, shaped like a search item, so a program can follow up on a result."""
-    item = serialize.load_offerings([offering_id]).get(offering_id)
-    if item is None or not item.is_public:
+    items = serialize.public_items([(offering_id, None)])
+    if not items:
         return _not_found(_("Nie ma opublikowanej oferty o numerze %(id)s.", id=offering_id))
-    return jsonify(serialize.offering_item(item, current_mark(item)))
+    return jsonify(items[0])
 
 
 @bp.get("/pes")

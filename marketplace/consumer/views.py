@@ -9,7 +9,6 @@ from catalog import price_history
 from marketplace import region
 from marketplace.consumer import withdrawal_form
 from marketplace.core.urls import url_or
-from marketplace.extensions import db
 from marketplace.orders.models import PesSales
 
 bp = Blueprint("consumer", __name__)
@@ -32,7 +31,7 @@ def price_reduction(offering) -> price_history.Reduction | None:
 @bp.app_template_global()
 def taking_orders(pes) -> PesSales | None:
     """The PES's sales terms when it takes orders on the portal; None when it only answers inquiries."""
-    sales = db.session.get(PesSales, pes.id) if pes is not None and pes.id is not None else None
+    sales = pes.sales if pes is not None and pes.id is not None else None
     return sales if sales is not None and sales.enabled else None
 
 

@@ -1,5 +1,5 @@
 """PES profiles, the powiats they serve, their members and invitations."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -53,6 +53,9 @@ class Pes(db.Model):
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
+    # Its sales terms (marketplace.orders), read once per loaded PES with their absence: a lookup by key
+    # would ask the database again each time a page asks about a PES that does not sell.
+    sales: Mapped["PesSales | None"] = relationship(viewonly=True, uselist=False)  # noqa: F821
     areas: Mapped[list["PesServiceArea"]] = relationship(
         back_populates="pes", cascade="all, delete-orphan", order_by="PesServiceArea.powiat")
     members: Mapped[list["PesMembership"]] = relationship(back_populates="pes", cascade="all, delete-orphan")
@@ -82,13 +85,13 @@ class Pes(db.Model):
     @property
     def reserved_eligible(self) -> bool:
         """Eligible for contracts reserved under art. 94 Pzp (integration mission and 30% share)."""
-        return bool(self.integration_mission and (self.disadvantaged_share or 0) >= RESERVED_MIN_SHARE)
+        return reserved_eligible(self.integration_mission, self.disadvantaged_share)
 
     def data_is_stale(self, now: datetime | None = None, days: int = 365) -> bool:
         now = now or utcnow()
         confirmed = self.data_confirmed_at
         if confirmed.tzinfo is None:  # SQLite returns naive datetimes
-            confirmed = confirmed.replace(tzinfo=timezone.utc)
+            confirmed = confirmed.replace(tzinfo=UTC)
         return now - confirmed > timedelta(days=days)
 
     def owners(self):
@@ -96,6 +99,11 @@ class Pes(db.Model):
 
     def __repr__(self) -> str:
         return f"<Pes {self.ref}>"
+
+
+def reserved_eligible(integration_mission: bool | None, disadvantaged_share: int | None) -> bool:
+    """The art. 94 Pzp eligibility of a PES's declared mission and share (also for rows read without the ORM)."""
+    return bool(integration_mission and (disadvantaged_share or 0) >= RESERVED_MIN_SHARE)
 
 
 class PesServiceArea(db.Model):
