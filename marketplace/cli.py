@@ -39,7 +39,17 @@ def import_command(path: str) -> None:
         sys.exit(1)
     for kind in sorted(set(result.created) | set(result.updated)):
         click.echo(f"{kind}: {result.created.get(kind, 0)} created, {result.updated.get(kind, 0)} updated")
+    _refresh_statistics()
     _bring_index_up_to_date()
+
+
+def _refresh_statistics() -> None:
+    """After an import PostgreSQL's planner statistics describe the tables as they were; until autovacuum
+    catches up it may plan walks over whole tables for lookups by key. ANALYZE brings them up to date."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execute(db.text("ANALYZE"))
+            conn.commit()
 
 
 def _bring_index_up_to_date() -> None:

@@ -86,10 +86,17 @@ _ROWS = (select(Offering.id, Offering.ref, Offering.kind, Offering.title, Offeri
                 Offering.unit, Offering.published_at, Offering.pes_id, Pes.ref.label("pes_ref"),
                 Pes.name.label("pes_name"), Pes.legal_form.label("pes_legal_form"), Pes.powiat.label("pes_powiat"),
                 Pes.integration_mission.label("pes_integration_mission"),
-                Pes.disadvantaged_share.label("pes_disadvantaged_share"))
+                Pes.disadvantaged_share.label("pes_disadvantaged_share"), Offering.status, Offering.blocked_at,
+                Pes.status.label("pes_status"))
          .join(Pes, Pes.id == Offering.pes_id)
-         .where(Offering.id.in_(bindparam("ids", expanding=True)), Offering.status == "published",
-                Offering.blocked_at.is_(None), Pes.status == "verified"))
+         .where(Offering.id.in_(bindparam("ids", expanding=True))))
+
+
+def _public(row) -> bool:
+    """Offering.is_public for a row. Checked here rather than in the query's WHERE: by its key alone the
+    database reads the few rows at once, whereas with the status conditions PostgreSQL may plan a walk over
+    every verified PES when its statistics lag behind a large import."""
+    return row.status == "published" and row.blocked_at is None and row.pes_status == "verified"
 _LISTS = union_all(
     select(literal("area"), OfferingArea.offering_id, OfferingArea.powiat, literal(0))
     .where(OfferingArea.offering_id.in_(bindparam("ids", expanding=True))),
@@ -108,7 +115,7 @@ def public_items(hits) -> list[dict]:
     hits = list(hits)
     if not hits:
         return []
-    rows = {r.id: r for r in db.session.execute(_ROWS, {"ids": [i for i, _ in hits]})}
+    rows = {r.id: r for r in db.session.execute(_ROWS, {"ids": [i for i, _ in hits]}) if _public(r)}
     if not rows:
         return []
     found = list(rows)
