@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import html
 import io
 import os
 import pstats
+import re
 import shutil
 import subprocess
 import sys
@@ -69,9 +71,14 @@ def profile(client, path: str, n: int) -> tuple[float, pstats.Stats]:
     return (time.perf_counter() - start) / n * 1000, pstats.Stats(prof)
 
 
+def py_spy() -> str | None:
+    """py-spy on the PATH or beside this Python (a virtual environment's bin folder)."""
+    return shutil.which("py-spy") or shutil.which("py-spy", path=os.path.dirname(sys.executable))
+
+
 def flame(client, path: str, svg: Path, seconds: float) -> None:
     """py-spy samples this process while it requests `path` for `seconds`, and draws the flame graph."""
-    spy = subprocess.Popen([shutil.which("py-spy"), "record", "--pid", str(os.getpid()), "--rate", "400",
+    spy = subprocess.Popen([py_spy(), "record", "--pid", str(os.getpid()), "--rate", "400",
                             "--duration", str(int(seconds)), "--output", str(svg), "--format", "flamegraph"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)  # py-spy attaches
@@ -80,6 +87,11 @@ def flame(client, path: str, svg: Path, seconds: float) -> None:
         client.get(path)
     if spy.wait(timeout=30) != 0:
         raise RuntimeError(f"py-spy failed: {spy.stderr.read().decode()[-500:]}")
+    # The graph's title is py-spy's command line, with this machine's folders in it: name the page instead.
+    title = f"GET {path}: py-spy record --rate 400, {seconds:g} s of requests through Flask's test client"
+    drawing = svg.read_text(encoding="utf-8")
+    svg.write_text(re.sub(r'(<text id="title"[^>]*>)[^<]*(</text>)', lambda m: m[1] + html.escape(title) + m[2],
+                          drawing, count=1), encoding="utf-8")
 
 
 def report(stats: pstats.Stats, name: str, path: str, ms: float, n: int) -> str:
@@ -100,7 +112,7 @@ def main() -> int:
     ap.add_argument("--flame", action="store_true", help="also a py-spy flame graph of each target")
     ap.add_argument("--flame-seconds", type=float, default=6.0)
     args = ap.parse_args()
-    if args.flame and not shutil.which("py-spy"):
+    if args.flame and not py_spy():
         ap.error("--flame needs py-spy: pip install -e '.[bench]'")
     work = work_folder(ap, args.keep, "profile-pages-")
     env = load_demo(work)
