@@ -89,9 +89,11 @@ def flame(client, path: str, svg: Path, seconds: float) -> None:
         raise RuntimeError(f"py-spy failed: {spy.stderr.read().decode()[-500:]}")
     # The graph's title is py-spy's command line, with this machine's folders in it: name the page instead.
     title = f"GET {path}: py-spy record --rate 400, {seconds:g} s of requests through Flask's test client"
-    drawing = svg.read_text(encoding="utf-8")
-    svg.write_text(re.sub(r'(<text id="title"[^>]*>)[^<]*(</text>)', lambda m: m[1] + html.escape(title) + m[2],
-                          drawing, count=1), encoding="utf-8")
+    drawing = re.sub(r'(<text id="title"[^>]*>)[^<]*(</text>)', lambda m: m[1] + html.escape(title) + m[2],
+                     svg.read_text(encoding="utf-8"), count=1)
+    # py-spy embeds its own script for zooming and searching; the project keeps only the drawing (each frame
+    # still names its function, file and share in its <title>).
+    svg.write_text(re.sub(r"<script.*?</script>", "", drawing, flags=re.DOTALL), encoding="utf-8")
 
 
 def report(stats: pstats.Stats, name: str, path: str, ms: float, n: int) -> str:
