@@ -23,11 +23,15 @@ def create_app(config: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
 
+    from marketplace.core.sessions import PortalSessionInterface
+
+    app.session_interface = PortalSessionInterface()
     from marketplace import setup
 
     setup.register_extensions(app)
     setup.register_blueprints(app)
     setup.register_errorhandlers(app)
     setup.register_template_helpers(app)
+    setup.register_page_cache(app)
     setup.register_commands(app)
     return app

@@ -3,13 +3,18 @@ gunicorn with 2 sync workers, started without the project's config (`gunicorn -w
 with it, on SQLite with the demo catalogue, 16 connections, each target and the bare page in the same run.
 
     .venv/bin/python bench/pages_bench.py [--seconds 8] [--connections 16] [--offerings N]
-        [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--keep DIR]
+        [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--page-cache-bytes N] [--keep DIR]
 
 Prints req/s, the ratio to the bare page, p50/p99 latency, errors and each worker's resident memory (RSS and
 the part not shared with other processes). The catalogue is the demo set (`flask demo`), or with --offerings N
 bench/corpus.py's generated catalogue of N offerings loaded with `flask import`. SQLite in the work folder, or
 with --database-url a PostgreSQL database of the benchmark's own on that server, dropped at the end. Figures
 are printed, never checked.
+
+The load comes from clients that keep no cookies, so every request is a new visitor without a session: the
+portal answers them from its page cache (marketplace.core.page_cache), and the "cache" column shows the
+X-Page-Cache header of the target's answer. `--page-cache-bytes 0` turns the cache off, to measure the pages as
+the views make them (as signed-in people get them, and everyone right after a change).
 """
 from __future__ import annotations
 
@@ -171,6 +176,14 @@ def targets(port: int) -> list[tuple[str, str]]:
             ("/api/v1/search (facets only)", "/api/v1/search"), ("/api/v1/search?q=sprzatanie&…", api_search)]
 
 
+def cache_state(port: int, path: str) -> str:
+    """The X-Page-Cache header of one more request for the target ("off" without it)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as resp:
+        return resp.headers.get("X-Page-Cache", "off")
+
+
 def load_catalogue(args, work: Path, env: dict) -> None:
     """The demo set, or the generated catalogue of --offerings through the portal's importer."""
     flask = [sys.executable, "-m", "flask", "--app", "app"]
@@ -213,6 +226,8 @@ def run(args, work: Path) -> int:
     env = dict(os.environ, DATABASE_URL=db_url, SECRET_KEY="pages-benchmark",
                SEARCH_INDEX_DIR=str(work / "index"), UPLOAD_DIR=str(work / "uploads"), MAIL_DIR=str(work / "mail"),
                RATELIMIT_ENABLED="false", MAIL_SEND_BACKGROUND="false")
+    if args.page_cache_bytes is not None:
+        env["PAGE_CACHE_BYTES"] = str(args.page_cache_bytes)
     try:
         load_catalogue(args, work, env)
         print(f"catalogue: {'demo set' if not args.offerings else f'{args.offerings} generated offerings'}; "
@@ -247,14 +262,14 @@ def serve_and_measure(args, work: Path, env: dict) -> int:
 
 def report(label: str, port: int, bare_port: int, portal, start_s: float, args) -> None:
     print(f"\n== gunicorn -w 2, {label} (answering {start_s:.1f} s after start) ==")
-    print(f"{'target':34} {'req/s':>7} {'bare':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
+    print(f"{'target':34} {'req/s':>7} {'bare':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} cache")
     short = []
     for name, path in targets(port):
         got = measure(port, path, args.seconds, args.connections)
         base = measure(bare_port, "/", args.seconds, args.connections)
         ratio = got["rps"] / base["rps"]
         print(f"{name:34} {got['rps']:7.0f} {base['rps']:7.0f} {ratio:6.2f} "
-              f"{got['p50']:7.1f} {got['p99']:7.1f} {got['errors']:6d}")
+              f"{got['p50']:7.1f} {got['p99']:7.1f} {got['errors']:6d} {cache_state(port, path)}")
         if ratio < GOAL_RATIO or got["p99"] > GOAL_P99_MS or got["errors"]:
             short.append(name)
     for i, (rss, private) in enumerate(workers_memory(portal.pid), start=1):
@@ -271,6 +286,7 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--offerings", type=int, default=0, help="a generated catalogue of this size (0: the demo set)")
     ap.add_argument("--database-url", help="a PostgreSQL server URL: the benchmark's own database is made there")
+    ap.add_argument("--page-cache-bytes", type=int, help="the portal's PAGE_CACHE_BYTES (0: no page cache)")
     ap.add_argument("--keep", help="work in this folder and keep it")
     args = ap.parse_args()
     work = work_folder(ap, args.keep, "pages-bench-")

@@ -5,7 +5,9 @@ disturbs the figures less.
 
     .venv/bin/python bench/request_cpu.py [--requests 500] [--keep DIR]
 
-Prints milliseconds of CPU per request for each target, after 50 warm-up requests, twice. Nothing is checked.
+Prints milliseconds of CPU per request for each target, after 50 warm-up requests, twice: served to visitors
+without a session from the page cache ("kept", marketplace.core.page_cache), and made afresh by the view (an app
+with PAGE_CACHE_BYTES=0, as for signed-in people and after every change). Nothing is checked.
 """
 from __future__ import annotations
 
@@ -49,14 +51,18 @@ def main() -> int:
 
         bare_globals: dict = {"__name__": "bare"}
         exec(compile(BARE_APP, "bare.py", "exec"), bare_globals)  # noqa: S102 (the benchmark's own bare page)
-        app = create_app({"SEARCH_SYNC_BACKGROUND": False, "MAIL_SEND_BACKGROUND": False})
-        client, bare = app.test_client(), bare_globals["app"].test_client()
-        with app.app_context():
-            paths = {name: path or offering_path(client) for name, path in TARGETS.items()}
+        settings = {"SEARCH_SYNC_BACKGROUND": False, "MAIL_SEND_BACKGROUND": False}
+        kept = create_app(settings).test_client(use_cookies=False)  # each request a new visitor
+        made = create_app({**settings, "PAGE_CACHE_BYTES": 0}).test_client(use_cookies=False)
+        bare = bare_globals["app"].test_client()
+        with made.application.app_context():
+            paths = {name: path or offering_path(made) for name, path in TARGETS.items()}
         for round_ in (1, 2):
             print(f"round {round_}: bare page {per_request(bare, '/', args.requests):.2f} ms CPU a request")
+            print(f"  {'target':<18} {'kept':>6} {'made':>6}")
             for name, path in paths.items():
-                print(f"  {name:<18} {per_request(client, path, args.requests):6.2f} ms  {path}")
+                print(f"  {name:<18} {per_request(kept, path, args.requests):6.2f} "
+                      f"{per_request(made, path, args.requests):6.2f} ms  {path}")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -68,6 +68,9 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR") or os.path.join(instance_path, "search-index"),
         "SEARCH_BUILD_MEMORY_MB": int(env.get("SEARCH_BUILD_MEMORY_MB") or 2048),
         "SEARCH_SYNC_BACKGROUND": _bool(env.get("SEARCH_SYNC_BACKGROUND"), True),
+        # Bytes of public pages and API answers each worker keeps for visitors without a session (0: none);
+        # see marketplace.core.page_cache.
+        "PAGE_CACHE_BYTES": int(env.get("PAGE_CACHE_BYTES") or 8 * 1024 * 1024),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
         "MAIL_DIR": os.path.join(instance_path, "mail"),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,

@@ -21,7 +21,9 @@ def select_locale() -> str:
         return chosen
     if current_user and current_user.is_authenticated and current_user.locale in langs:
         return current_user.locale
-    return request.accept_languages.best_match(langs) or "pl"
+    from marketplace.core.page_cache import browser_language
+
+    return browser_language(request.headers.get("Accept-Language", ""), tuple(langs))
 
 
 def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
@@ -58,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     import catalog.mark.models
     import catalog.models  # noqa: F401
     import marketplace.audit
+    import marketplace.content_version
     import marketplace.favourites.models
     import marketplace.inquiries.models
     import marketplace.legal.models
@@ -146,6 +149,12 @@ def register_template_helpers(app: Flask) -> None:
     from marketplace.core import template_helpers
 
     template_helpers.register(app)
+
+
+def register_page_cache(app: Flask) -> None:
+    from marketplace.core import page_cache
+
+    page_cache.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -27,7 +27,7 @@ from whoosh.writing import SegmentWriter
 from accounts.models import utcnow
 from catalog.mark.models import QualityMark
 from catalog.models import Offering, OfferingArea, OfferingCpv
-from marketplace import clock
+from marketplace import clock, content_version
 from marketplace.extensions import db
 from marketplace.pes.models import Pes, PesServiceArea
 from search import analysis, documents
@@ -370,6 +370,7 @@ def ensure_live(engine, searching: bool = False) -> None:
             store.swap(name)
             store.remove_builds(keep=name)
             _forget(covered)
+            content_version.bump()  # searches answered from the old build are kept no longer
 
 
 def rebuild(engine, procs: int = 1) -> int:
@@ -392,6 +393,7 @@ def rebuild(engine, procs: int = 1) -> int:
                     store.swap(name)
             store.remove_builds(keep=name)
         _forget(covered)
+        content_version.bump()
         break
     apply_pending(engine)
     return count

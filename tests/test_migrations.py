@@ -19,6 +19,11 @@ def test_upgrade_from_empty_matches_the_models(tmp_path, empty_db_url):
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         assert diff == [], f"models differ from the migrations: {diff}"
+        from marketplace import content_version
+
+        with db.engine.connect() as conn:  # every table a page may show moves the content version
+            assert content_version.installed_tables(conn) == set(db.metadata.tables) - content_version.UNTRACKED
+            assert content_version.read(conn) == 0
         upgrade()  # running it again is harmless
         db.session.remove()
         db.engine.dispose()
@@ -46,5 +51,12 @@ def test_upgrade_from_the_previous_release_keeps_data_and_fills_new_columns(tmp_
             assert conn.execute(text("SELECT inquiry_mail FROM pes_memberships")).scalar() == "instant"
             assert conn.execute(text("SELECT count(*) FROM inquiries")).scalar() == 0
             assert conn.execute(text("SELECT terms_version FROM users")).scalar() is None
+            from marketplace import content_version
+
+            before = content_version.read(conn)
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE pes SET name = 'Q' WHERE id = 1"))
+        with db.engine.connect() as conn:
+            assert content_version.read(conn) == before + 1  # the kept rows are watched too
         db.session.remove()
         db.engine.dispose()
