@@ -22,6 +22,13 @@ from search import index, query, service, sync
 from search.index import live_writer
 from tests.test_search_service import PUBLIC, api, enable_search, refs, sample  # noqa: F401 (fixture)
 
+
+@pytest.fixture
+def app_config():
+    """The page cache off: these tests watch what each search reads, which a kept answer would skip (the
+    damage they do to the index's files changes no data, so the content version rightly stays)."""
+    return {"PAGE_CACHE_BYTES": 0}
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Queries whose answers must not change with how the arrays were had: text, filters, facets, price order,
