@@ -10,6 +10,10 @@ itself, with triggers on every table except UNTRACKED, so no write can forget it
   the row once per transaction. The row is locked last, just before the commit, so a transaction that holds
   it never waits for another lock and two writers cannot deadlock on it.
 
+A migration that adds a table calls install() for it; one that rebuilds a table on SQLite (Alembic's batch
+mode copies it and drops the old one, triggers included) calls install() for it again. tests/test_migrations.py
+checks that every table but UNTRACKED has them after `db upgrade`.
+
 TRUNCATE fires no row triggers: code that empties tables (the tests) bumps the version itself with bump().
 Changes that live outside the database (a rebuilt search index) call bump() too.
 """
