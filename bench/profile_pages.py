@@ -122,7 +122,8 @@ def main() -> int:
                                            "RATELIMIT_ENABLED")})
     from app import create_app
 
-    app = create_app({"SEARCH_SYNC_BACKGROUND": False, "MAIL_SEND_BACKGROUND": False})
+    # Without the page cache: the profiles show the work of making each page (what a kept copy saves).
+    app = create_app({"SEARCH_SYNC_BACKGROUND": False, "MAIL_SEND_BACKGROUND": False, "PAGE_CACHE_BYTES": 0})
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     with app.app_context():

@@ -182,7 +182,10 @@ class Portal:
         env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
         env.update(DATABASE_URL=f"sqlite:///{work / 'portal.db'}", SECRET_KEY="search-benchmark",
                    SEARCH_INDEX_DIR=str(self.index_dir), UPLOAD_DIR=str(work / "uploads"),
-                   RATELIMIT_ENABLED="false", FLASK_DEBUG="0", PYTHONUNBUFFERED="1")
+                   RATELIMIT_ENABLED="false", FLASK_DEBUG="0", PYTHONUNBUFFERED="1",
+                   # The query mix repeats: without this, kept answers (marketplace.core.page_cache) would be
+                   # timed instead of the search engine whose budgets this measures.
+                   PAGE_CACHE_BYTES="0")
         self.env = env
         self.server: subprocess.Popen | None = None
         self.port = 0
