@@ -43,6 +43,8 @@ def test_a_page_is_kept_and_a_change_shows_at_once(app, visitor):
     second = get(visitor, "/kategoria/catering")
     assert (first.headers["X-Page-Cache"], second.headers["X-Page-Cache"]) == ("miss", "hit")
     assert second.get_data() == first.get_data() and "Obiady domowe" in second.get_data(as_text=True)
+    for header in ("Content-Type", "Vary", "Content-Security-Policy", "X-Frame-Options"):
+        assert second.headers.get(header) == first.headers.get(header), header
 
     offering = db.session.scalar(select(Offering))
     offering.title = "Obiady regionalne"
@@ -105,7 +107,8 @@ def test_search_answers_follow_the_index(app, visitor):
     db.session.commit()
     path = "/api/v1/search?q=pierogi"
     assert get(visitor, path).get_json()["total"] == 1
-    assert get(visitor, path).headers["X-Page-Cache"] == "hit"
+    kept = get(visitor, path)
+    assert kept.headers["X-Page-Cache"] == "hit" and kept.headers["Access-Control-Allow-Origin"] == "*"
     make_offering(pes, title="Pierogi z kapustą", ref="second")
     db.session.commit()  # outside a request the index is written within the commit
     assert get(visitor, path).get_json()["total"] == 2

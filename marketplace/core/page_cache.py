@@ -181,6 +181,7 @@ def _lookup():
 
         body = body.replace(PLACEHOLDER, generate_csrf().encode())
     response = current_app.response_class(body, status=status, headers=headers)
+    response.vary.add("Cookie")  # as the page made by its view says (it read the session for the language)
     response.headers["X-Page-Cache"] = "hit"
     return response
 
