@@ -1,5 +1,6 @@
 """Public pages and API answers kept for visitors without a session: served again while nothing changed, and
 never after a change, whichever way it was written (ORM, a Core UPDATE, another table, the index, the day)."""
+import os
 import re
 from datetime import timedelta
 
@@ -284,3 +285,24 @@ def test_the_version_row_is_read_even_when_emptied_by_hand(app, visitor):
     with db.engine.begin() as conn:
         content_version.install(conn, [])
     assert get(visitor, "/").headers["X-Page-Cache"] == "miss"
+
+
+def test_requests_on_many_threads_share_one_version_connection(app):
+    """The development server (and the browser tests' server) runs each request on a thread of its own: the
+    version is still read on one connection, so the database does not see a connection per request."""
+    import threading
+
+    def open_connections() -> int:
+        if db.engine.dialect.name != "postgresql":
+            return len(os.listdir("/proc/self/fd"))
+        with db.engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                                ).scalar()
+
+    app.test_client(use_cookies=False).get("/")
+    before = open_connections()
+    for _ in range(30):
+        thread = threading.Thread(target=lambda: app.test_client(use_cookies=False).get("/"))
+        thread.start()
+        thread.join()
+    assert open_connections() - before <= 2

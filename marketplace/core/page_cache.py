@@ -86,54 +86,51 @@ class Store:
 
 
 class VersionReader:
-    """Reads the content version on a connection of its own per thread, kept out of the pool and in
-    autocommit, so a cached answer costs one small query and no session, transaction or pool checkout. An
+    """Reads the content version on one connection of its own per process, kept out of the pool and in
+    autocommit, so a kept answer costs one small query and no session, transaction or pool checkout. Threads
+    (the development server makes one per request) take turns on it; the query takes microseconds. An
     in-memory SQLite database (one connection for everything) is read through the request's session."""
 
     QUERY = f"SELECT version FROM {content_version.TABLE} WHERE id = 1"
 
     def __init__(self):
-        self.local = threading.local()
         self.lock = threading.Lock()
-        self.opened: list = []
+        self.conn = None
+        self.pid = None
 
     def read(self) -> int | None:
         engine = db.engine
         if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
             return content_version.read(db.session.connection())
-        conn = getattr(self.local, "conn", None)
-        if conn is None or self.local.pid != os.getpid():
-            conn = engine.raw_connection()
-            conn.detach()  # ours from now on: the pool neither counts nor resets it
-            if engine.dialect.name == "postgresql":
-                conn.dbapi_connection.autocommit = True
-            with self.lock:
-                self.opened.append(conn)
-            self.local.conn, self.local.pid = conn, os.getpid()
-        try:
-            cursor = conn.dbapi_connection.cursor()
-            cursor.execute(self.QUERY)
-            row = cursor.fetchone()
-            cursor.close()
-        except Exception:  # noqa: BLE001 (a lost connection: this request is answered without the cache)
-            self.local.conn = None
-            self._close(conn)
-            return None
+        with self.lock:
+            if self.conn is None or self.pid != os.getpid():  # never use a connection made before a fork
+                conn = engine.raw_connection()
+                conn.detach()  # ours from now on: the pool neither counts nor resets it
+                if engine.dialect.name == "postgresql":
+                    conn.dbapi_connection.autocommit = True
+                self.conn, self.pid = conn, os.getpid()
+            try:
+                cursor = self.conn.dbapi_connection.cursor()
+                cursor.execute(self.QUERY)
+                row = cursor.fetchone()
+                cursor.close()
+            except Exception:  # noqa: BLE001 (a lost connection: this request is answered without the cache)
+                self._close()
+                return None
         return row[0] if row else None
 
-    def _close(self, conn) -> None:
-        with self.lock:
-            if conn in self.opened:
-                self.opened.remove(conn)
+    def _close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None or self.pid != os.getpid():
+            return  # a parent's connection is the parent's to close
         try:
             conn.close()
         except Exception as exc:  # noqa: BLE001 (closing a broken connection)
             log.debug("page cache: closing the version connection failed: %s", exc)
 
     def close_all(self, *_args) -> None:
-        for conn in list(self.opened):
-            self._close(conn)
-        self.local = threading.local()
+        with self.lock:
+            self._close()
 
 
 def _store(app: Flask) -> Store | None:
