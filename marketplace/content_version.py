@@ -96,9 +96,12 @@ def _after_create_all(metadata, conn, **_kw) -> None:
     install(conn, metadata.tables)
 
 
+READ_SQL = f"SELECT version FROM {TABLE} WHERE id = 1"
+
+
 def read(conn) -> int | None:
-    """The current version on a DBAPI or SQLAlchemy connection; None when the row is missing."""
-    row = conn.execute(text(f"SELECT version FROM {TABLE} WHERE id = 1")).first()
+    """The current version on a SQLAlchemy connection; None when the row is missing."""
+    row = conn.execute(text(READ_SQL)).first()
     return row[0] if row else None
 
 

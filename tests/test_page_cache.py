@@ -115,7 +115,7 @@ def test_search_answers_follow_the_index(app, visitor):
     assert get(visitor, path).get_json()["total"] == 2
 
 
-def test_a_rebuilt_index_is_not_hidden_by_copies(app, visitor, monkeypatch):
+def test_a_rebuilt_index_is_not_hidden_by_copies(app, visitor):
     make_offering(make_pes(), title="Pierogi ruskie")
     db.session.commit()
     get(visitor, "/api/v1/search?q=pierogi")
@@ -276,7 +276,7 @@ def test_a_page_that_remembers_something_of_its_visitor_is_not_kept(app, visitor
     assert get(visitor, "/_remembers").headers["X-Page-Cache"] == "miss"
 
 
-def test_the_version_row_is_read_even_when_emptied_by_hand(app, visitor):
+def test_without_the_version_row_pages_are_answered_but_not_kept(app, visitor):
     """Without the row (a database emptied by hand) pages are answered, just not kept."""
     with db.engine.begin() as conn:
         conn.execute(text(f"DELETE FROM {content_version.TABLE}"))

@@ -91,8 +91,6 @@ class VersionReader:
     (the development server makes one per request) take turns on it; the query takes microseconds. An
     in-memory SQLite database (one connection for everything) is read through the request's session."""
 
-    QUERY = f"SELECT version FROM {content_version.TABLE} WHERE id = 1"
-
     def __init__(self):
         self.lock = threading.Lock()
         self.conn = None
@@ -111,7 +109,7 @@ class VersionReader:
                 self.conn, self.pid = conn, os.getpid()
             try:
                 cursor = self.conn.dbapi_connection.cursor()
-                cursor.execute(self.QUERY)
+                cursor.execute(content_version.READ_SQL)
                 row = cursor.fetchone()
                 cursor.close()
             except Exception:  # noqa: BLE001 (a lost connection: this request is answered without the cache)
@@ -192,7 +190,7 @@ def _keep(response):
             or response.mimetype not in KEPT_TYPES or "Set-Cookie" in response.headers
             or "no-store" in (response.headers.get("Cache-Control") or "")):
         return response
-    if session.modified and not set(session.keys()) <= SESSION_KEYS_OF_A_TOKEN or session.get("_fresh"):
+    if (session.modified and not set(session.keys()) <= SESSION_KEYS_OF_A_TOKEN) or session.get("_fresh"):
         return response  # the view remembered something of this visitor's
     body = response.get_data()
     token = g.get("csrf_token")
